@@ -1,0 +1,409 @@
+/*
+ * config: the command line turned into a struct vm_config.
+ *
+ * Nothing here prints or exits; every problem becomes -EINVAL and one line
+ * in err that names it. getopt_long keeps its state in libc globals (optind,
+ * optarg, optopt), so config_parse resets them on every call and must not run
+ * on two threads at once; main() calls it once, the unit tests many times.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "trapeze/config.h"
+#include "trapeze/guest_mem.h"
+
+#define CONFIG_MAX_CPUS 255	/* the host's real KVM limit is checked later */
+#define CONFIG_MAX_TIMEOUT 86400	/* one day, in seconds */
+#define CONFIG_RAM_ALIGN 4096ULL
+
+/* Long-only options get values outside the char range. */
+enum {
+	OPT_FLAT = 0x100,
+	OPT_TIMEOUT,
+};
+
+static const char usage_text[] =
+	"Usage: trapeze <command> [options]\n"
+	"\n"
+	"Commands:\n"
+	"  run [options]    boot a guest (see 'trapeze run --help')\n"
+	"  info             show what the host's KVM offers\n"
+	"\n"
+	"Options:\n"
+	"  -h, --help       show this help and exit\n"
+	"  -V, --version    show the version and exit\n";
+
+static const char run_usage_text[] =
+	"Usage: trapeze run -k FILE [options]\n"
+	"\n"
+	"Boots FILE (an ELF kernel, or a raw real-mode binary with --flat) in a\n"
+	"new VM with its serial console on this terminal.\n"
+	"\n"
+	"Options:\n"
+	"  -k, --kernel FILE    the image to boot (required)\n"
+	"  -m, --memory SIZE    guest RAM, a multiple of 4 KiB, e.g. 512M, 2G\n"
+	"                       (default 256M, at most 1T)\n"
+	"  -c, --cpus N         number of vCPUs, 1 to 255 (default 1; the host's\n"
+	"                       KVM may allow fewer)\n"
+	"  -i, --initrd FILE    initial ramdisk for a Linux kernel\n"
+	"  -p, --cmdline TEXT   kernel command line\n"
+	"      --flat ADDR      FILE is a raw real-mode binary loaded at ADDR\n"
+	"                       (decimal or 0x hex)\n"
+	"      --timeout SECS   stop the guest after SECS seconds, 0 to 86400\n"
+	"                       (default 0: no limit)\n"
+	"  -h, --help           show this help and exit\n"
+	"\n"
+	"Sizes are bytes, or a number with K, M, G or T (binary units; an optional\n"
+	"B or iB may follow, e.g. 512MiB).\n"
+	"\n"
+	"Console: the guest's serial port reads stdin and writes stdout.\n"
+	"  Ctrl-A x         quit (exit status 10)\n"
+	"  Ctrl-A Ctrl-A    send one Ctrl-A to the guest\n"
+	"\n"
+	"Exit status:\n"
+	"  0          the guest powered off (ACPI S5)\n"
+	"  (V<<1)|1   the guest wrote V to the debug-exit port 0xf4 (odd; 8 bits)\n"
+	"  2          the guest asked for a reboot (i8042 0xFE, ACPI reset)\n"
+	"  4          triple fault\n"
+	"  6          guest error (entry failure, internal error, unhandled exit);\n"
+	"             the registers are dumped on stderr\n"
+	"  8          --timeout expired\n"
+	"  10         stopped by the user (Ctrl-A x) or a signal\n"
+	"  64         usage or setup error (bad option, bad image, no KVM):\n"
+	"             nothing ran\n"
+	"  70         internal VMM error while running\n";
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, 'k' },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "cpus", required_argument, NULL, 'c' },
+	{ "initrd", required_argument, NULL, 'i' },
+	{ "cmdline", required_argument, NULL, 'p' },
+	{ "flat", required_argument, NULL, OPT_FLAT },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/*
+ * '+': stop at the first non-option, so argv is never permuted and a stray
+ * argument is reported, not skipped. ':': a missing argument returns ':'
+ * rather than '?', so the two errors get different messages.
+ */
+static const char run_shortopts[] = "+:k:m:c:i:p:h";
+
+const char *config_usage(void)
+{
+	return usage_text;
+}
+
+const char *config_run_usage(void)
+{
+	return run_usage_text;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int config_error(char *err, size_t err_len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && err_len) {
+		va_start(ap, fmt);
+		vsnprintf(err, err_len, fmt, ap);
+		va_end(ap);
+	}
+	return -EINVAL;
+}
+
+/* Value of a hex digit, or -1. */
+static int config_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * Reads the digits at *sp in base 10 or 16 into *out, advancing *sp past
+ * them. At least one digit; -EINVAL when there is none or the value does not
+ * fit in a u64. No sign and no leading space, unlike strtoull.
+ */
+static int config_parse_digits(const char **sp, unsigned int base, u64 *out)
+{
+	const char *s = *sp;
+	u64 v = 0;
+	int d;
+
+	if (!s)
+		return -EINVAL;
+	for (; (d = config_hex_digit(*s)) >= 0 && (unsigned int)d < base; s++) {
+		if (v > (UINT64_MAX - (u64)d) / base)
+			return -EINVAL;
+		v = v * base + (u64)d;
+	}
+	if (s == *sp)
+		return -EINVAL;
+	*sp = s;
+	*out = v;
+	return 0;
+}
+
+int config_parse_u64(const char *s, u64 *out)
+{
+	unsigned int base = 10;
+	u64 v;
+
+	if (!s)
+		return -EINVAL;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (config_parse_digits(&s, base, &v) || *s)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+int config_parse_size(const char *s, u64 *out)
+{
+	unsigned int shift = 0;
+	u64 v;
+
+	if (config_parse_digits(&s, 10, &v))
+		return -EINVAL;
+	switch (*s) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		break;
+	}
+	if (shift) {
+		s++;
+		/* "iB" only after a unit: "4096iB" means nothing. */
+		if (*s == 'i' || *s == 'I') {
+			s++;
+			if (*s != 'b' && *s != 'B')
+				return -EINVAL;
+		}
+	}
+	if (*s == 'b' || *s == 'B')
+		s++;
+	if (*s)
+		return -EINVAL;
+	if (v > (UINT64_MAX >> shift))
+		return -EINVAL;
+	*out = v << shift;
+	return 0;
+}
+
+static void config_set_defaults(struct vm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->command = CONFIG_CMD_HELP;
+	cfg->ram_size = CONFIG_DEFAULT_RAM;
+	cfg->nr_cpus = CONFIG_DEFAULT_CPUS;
+}
+
+static int config_parse_memory(struct vm_config *cfg, const char *arg,
+			       char *err, size_t err_len)
+{
+	u64 size;
+
+	if (config_parse_size(arg, &size))
+		return config_error(err, err_len,
+				    "run: bad memory size '%s' (use e.g. 512M, 2G)",
+				    arg);
+	if (!size)
+		return config_error(err, err_len,
+				    "run: memory size must be more than 0");
+	if (size % CONFIG_RAM_ALIGN)
+		return config_error(err, err_len,
+				    "run: memory size '%s' is not a multiple of 4 KiB",
+				    arg);
+	if (size > GUEST_MEM_MAX_SIZE)
+		return config_error(err, err_len,
+				    "run: memory size '%s' is more than the maximum, 1T",
+				    arg);
+	cfg->ram_size = size;
+	return 0;
+}
+
+/* One option of `trapeze run` with its argument; 0 or -EINVAL. */
+static int config_parse_run_option(struct vm_config *cfg, int opt,
+				   const char *arg, char *err, size_t err_len)
+{
+	u64 v;
+
+	switch (opt) {
+	case 'k':
+		if (!*arg)
+			return config_error(err, err_len, "run: empty kernel path");
+		cfg->kernel = arg;
+		return 0;
+	case 'm':
+		return config_parse_memory(cfg, arg, err, err_len);
+	case 'c':
+		if (config_parse_u64(arg, &v) || v < 1 || v > CONFIG_MAX_CPUS)
+			return config_error(err, err_len,
+					    "run: bad cpu count '%s' (1 to %d)",
+					    arg, CONFIG_MAX_CPUS);
+		cfg->nr_cpus = (unsigned int)v;
+		return 0;
+	case 'i':
+		if (!*arg)
+			return config_error(err, err_len, "run: empty initrd path");
+		cfg->initrd = arg;
+		return 0;
+	case 'p':
+		cfg->cmdline = arg;
+		return 0;
+	case OPT_FLAT:
+		/* The loader checks the address against the image and RAM. */
+		if (config_parse_u64(arg, &v))
+			return config_error(err, err_len,
+					    "run: bad --flat address '%s' (decimal or 0x hex)",
+					    arg);
+		cfg->flat = true;
+		cfg->flat_addr = v;
+		return 0;
+	case OPT_TIMEOUT:
+		if (config_parse_u64(arg, &v) || v > CONFIG_MAX_TIMEOUT)
+			return config_error(err, err_len,
+					    "run: bad timeout '%s' (0 to %d seconds)",
+					    arg, CONFIG_MAX_TIMEOUT);
+		cfg->timeout_s = (unsigned int)v;
+		return 0;
+	}
+	return config_error(err, err_len, "run: unhandled option");
+}
+
+/* Length of an option word up to any "=value", for messages. */
+static int config_opt_name_len(const char *word)
+{
+	return (int)strcspn(word, "=");
+}
+
+/*
+ * getopt_long returned '?' for word: an unknown short option (optopt holds
+ * it), an unknown or ambiguous long option (optopt 0), or a long option that
+ * takes no argument given one, as in "--help=x" (optopt holds its value).
+ */
+static int config_bad_option(const char *word, char *err, size_t err_len)
+{
+	if (strncmp(word, "--", 2))
+		return config_error(err, err_len, "run: unknown option '-%c'",
+				    optopt);
+	if (optopt)
+		return config_error(err, err_len,
+				    "run: option '%.*s' takes no argument",
+				    config_opt_name_len(word), word);
+	return config_error(err, err_len, "run: unknown option '%.*s'",
+			    config_opt_name_len(word), word);
+}
+
+/* argv[0] is "run"; the options follow. */
+static int config_parse_run(struct vm_config *cfg, int argc, char **argv,
+			    char *err, size_t err_len)
+{
+	int opt, ret;
+
+	cfg->command = CONFIG_CMD_RUN;
+	opterr = 0;	/* errors go to err, never to stderr */
+	optind = 0;	/* glibc: full reset, so every call starts afresh */
+	while ((opt = getopt_long(argc, argv, run_shortopts, run_options,
+				  NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			/* Help wins over whatever else is on the line. */
+			cfg->command = CONFIG_CMD_RUN_HELP;
+			return 0;
+		case ':':
+			/* The option was the last word, so it is argv[optind - 1]. */
+			return config_error(err, err_len,
+					    "run: option '%.*s' needs an argument",
+					    config_opt_name_len(argv[optind - 1]),
+					    argv[optind - 1]);
+		case '?':
+			return config_bad_option(argv[optind - 1], err,
+						 err_len);
+		default:
+			ret = config_parse_run_option(cfg, opt, optarg, err,
+						      err_len);
+			if (ret)
+				return ret;
+		}
+	}
+	if (optind < argc)
+		return config_error(err, err_len,
+				    "run: unexpected argument '%s'", argv[optind]);
+	if (!cfg->kernel)
+		return config_error(err, err_len,
+				    "run: no kernel given (-k FILE)");
+	return 0;
+}
+
+/* A command that takes nothing after it: any further word is an error. */
+static int config_no_more_args(int argc, char **argv, char *err,
+			       size_t err_len)
+{
+	if (argc > 2)
+		return config_error(err, err_len,
+				    "'%s' takes no arguments (got '%s')",
+				    argv[1], argv[2]);
+	return 0;
+}
+
+int config_parse(struct vm_config *cfg, int argc, char **argv, char *err,
+		 size_t err_len)
+{
+	const char *cmd;
+
+	config_set_defaults(cfg);
+	if (err && err_len)
+		err[0] = '\0';
+	if (argc < 2 || !argv || !argv[1])
+		return config_error(err, err_len,
+				    "no command given; try 'trapeze --help'");
+
+	cmd = argv[1];
+	if (!strcmp(cmd, "run"))
+		return config_parse_run(cfg, argc - 1, argv + 1, err, err_len);
+	if (!strcmp(cmd, "info")) {
+		cfg->command = CONFIG_CMD_INFO;
+		return config_no_more_args(argc, argv, err, err_len);
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V")) {
+		cfg->command = CONFIG_CMD_VERSION;
+		return config_no_more_args(argc, argv, err, err_len);
+	}
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		cfg->command = CONFIG_CMD_HELP;
+		return config_no_more_args(argc, argv, err, err_len);
+	}
+	if (cmd[0] == '-')
+		return config_error(err, err_len,
+				    "unknown option '%.*s'; try 'trapeze --help'",
+				    config_opt_name_len(cmd), cmd);
+	return config_error(err, err_len,
+			    "unknown command '%s'; try 'trapeze --help'", cmd);
+}
