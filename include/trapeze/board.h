@@ -1,0 +1,27 @@
+/*
+ * board: every device of the machine, created and wired onto the buses in
+ * one readable place (board.c).
+ */
+#ifndef TRAPEZE_BOARD_H
+#define TRAPEZE_BOARD_H
+
+#include "trapeze/devices/misc.h"
+#include "trapeze/devices/serial.h"
+#include "trapeze/power.h"
+
+struct vm;
+
+struct board {
+	struct power_ctl power;
+	struct serial com1;
+	bool com1_ready;
+	struct i8042 i8042;
+	struct acpi_pm pm;
+	bool pm_ready;
+};
+
+/* Creates the devices and registers them on vm's buses. 0 or -errno. */
+int board_create(struct board *board, struct vm *vm, char *err, size_t err_len);
+void board_destroy(struct board *board);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * config: command-line options parsed into a plain struct vm_config.
+ *
+ *   trapeze run [options]      boot a guest
+ *   trapeze info               what the host's KVM offers
+ *   trapeze --version | --help
+ *
+ * Parsing never prints and never exits: it fills cfg or returns -EINVAL with
+ * a one-line message in err. main() decides what to print.
+ */
+#ifndef TRAPEZE_CONFIG_H
+#define TRAPEZE_CONFIG_H
+
+#include "trapeze/types.h"
+
+#define CONFIG_DEFAULT_RAM (256ULL << 20)
+#define CONFIG_DEFAULT_CPUS 1
+#define CONFIG_ERR_LEN 256
+
+enum config_command {
+	CONFIG_CMD_RUN,
+	CONFIG_CMD_INFO,
+	CONFIG_CMD_VERSION,
+	CONFIG_CMD_HELP,	/* top-level help */
+	CONFIG_CMD_RUN_HELP,	/* `trapeze run --help` */
+};
+
+struct vm_config {
+	enum config_command command;
+	const char *kernel;	/* -k/--kernel FILE */
+	const char *initrd;	/* -i/--initrd FILE (later issues) */
+	const char *cmdline;	/* -p/--cmdline TEXT (later issues) */
+	u64 ram_size;		/* -m/--memory SIZE, bytes */
+	unsigned int nr_cpus;	/* -c/--cpus N */
+	bool flat;		/* --flat ADDR given: raw real-mode binary */
+	u64 flat_addr;
+	unsigned int timeout_s;	/* --timeout SECONDS: 0 = none */
+};
+
+/* Fills cfg from argv (argv[0] is the program name). 0 or -EINVAL with err set. */
+int config_parse(struct vm_config *cfg, int argc, char **argv, char *err,
+		 size_t err_len);
+
+/*
+ * Parses a size such as 4096, 512K, 256M, 2G (binary units, optional trailing
+ * 'B' or 'iB'). A bare number is bytes. 0 or -EINVAL (syntax, overflow).
+ */
+int config_parse_size(const char *s, u64 *out);
+
+/* Parses an unsigned number (decimal or 0x hex) that fits in a u64. */
+int config_parse_u64(const char *s, u64 *out);
+
+/* The text of `trapeze --help` and `trapeze run --help`. */
+const char *config_usage(void);
+const char *config_run_usage(void);
+
+#endif

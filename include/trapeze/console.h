@@ -1,0 +1,60 @@
+/*
+ * console: the host side of the guest's console, on its own thread.
+ *
+ * One epoll loop watches standard input (bytes go to the UART, through the
+ * Ctrl-A escape filter), a signalfd (SIGINT, SIGTERM, SIGHUP, SIGQUIT end
+ * the VM with STATUS_STOPPED), and an eventfd that tells the loop to end.
+ * Those signals must be blocked in every thread before console_start().
+ */
+#ifndef TRAPEZE_CONSOLE_H
+#define TRAPEZE_CONSOLE_H
+
+#include <pthread.h>
+#include <signal.h>
+
+#include "trapeze/devices/serial.h"
+#include "trapeze/types.h"
+
+struct vm;
+
+#define CONSOLE_ESCAPE 0x01	/* Ctrl-A */
+#define CONSOLE_PENDING_MAX 256
+
+/* State of the Ctrl-A escape filter. */
+struct console_escape {
+	bool armed;	/* the previous byte was Ctrl-A */
+};
+
+/*
+ * Filters host input: Ctrl-A x asks to quit, Ctrl-A Ctrl-A passes one Ctrl-A,
+ * Ctrl-A followed by anything else passes both bytes. Writes at most n bytes
+ * to out (out may hold 2 * n). Returns the byte count for the guest; sets
+ * *quit when Ctrl-A x was seen (bytes after it are dropped).
+ */
+size_t console_escape_filter(struct console_escape *st, const u8 *in, size_t n,
+			     u8 *out, bool *quit);
+
+/* The signals the console thread takes over; block them in every thread first. */
+void console_signal_set(sigset_t *set);
+
+struct console {
+	struct vm *vm;
+	struct serial *serial;
+	int in_fd;		/* -1: no input */
+	int epoll_fd;
+	int signal_fd;
+	int wake_fd;
+	pthread_t thread;
+	bool started;
+	struct console_escape esc;
+	u8 pending[2 * CONSOLE_PENDING_MAX];	/* filtered input the UART had no room for */
+	size_t nr_pending;
+};
+
+/* Starts the console thread. 0 or -errno. */
+int console_start(struct console *con, struct vm *vm, struct serial *serial, int in_fd);
+
+/* Ends the console thread and closes its fds. */
+void console_stop(struct console *con);
+
+#endif

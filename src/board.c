@@ -1,0 +1,82 @@
+/*
+ * The machine trapeze builds: every device, its port range and its IRQ,
+ * in one place. Create order is the table order; destroy is the reverse.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trapeze/board.h"
+#include "trapeze/vm.h"
+
+static void board_power_request(void *opaque, int status, const char *reason)
+{
+	vm_request_stop(opaque, status, reason);
+}
+
+static int board_claim(struct vm *vm, struct bus *bus, u64 base, u64 len,
+		       const struct bus_ops *ops, void *dev, const char *name,
+		       char *err, size_t err_len)
+{
+	int r = bus_register(bus, base, len, ops, dev, name);
+
+	if (r)
+		snprintf(err, err_len, "cannot place %s at %s 0x%llx-0x%llx: %s", name,
+			 bus == &vm->pio ? "port" : "address", (unsigned long long)base,
+			 (unsigned long long)(base + len - 1), strerror(-r));
+	return r;
+}
+
+int board_create(struct board *board, struct vm *vm, char *err, size_t err_len)
+{
+	struct irq_line com1_irq = {
+		.set = irq_kvm_set, .opaque = &vm->fd, .gsi = SERIAL_COM1_IRQ,
+	};
+	int r;
+
+	memset(board, 0, sizeof(*board));
+	board->power.request = board_power_request;
+	board->power.opaque = vm;
+
+	r = serial_init(&board->com1, STDOUT_FILENO, com1_irq);
+	if (r)
+		goto out_err;
+	board->com1_ready = true;
+	board->i8042.power = board->power;
+	r = acpi_pm_init(&board->pm, board->power);
+	if (r)
+		goto out_err;
+	board->pm_ready = true;
+
+	r = board_claim(vm, &vm->pio, SERIAL_COM1_BASE, SERIAL_NR_PORTS, &serial_bus_ops,
+			&board->com1, "serial (COM1)", err, err_len);
+	if (!r)
+		r = board_claim(vm, &vm->pio, DEBUG_EXIT_PORT, 1, &debug_exit_ops,
+				&board->power, "debug-exit", err, err_len);
+	if (!r)
+		r = board_claim(vm, &vm->pio, I8042_DATA_PORT, I8042_RANGE_LEN, &i8042_ops,
+				&board->i8042, "i8042", err, err_len);
+	if (!r)
+		r = board_claim(vm, &vm->pio, ACPI_PM1A_EVT_PORT,
+				ACPI_PM1A_EVT_LEN + ACPI_PM1A_CNT_LEN, &acpi_pm_ops,
+				&board->pm, "acpi-pm1a", err, err_len);
+	if (!r)
+		r = board_claim(vm, &vm->pio, POST_PORT, 1, &sink_ops, NULL,
+				"post-code", err, err_len);
+	return r;
+
+out_err:
+	snprintf(err, err_len, "cannot create the board's devices: %s", strerror(-r));
+	return r;
+}
+
+void board_destroy(struct board *board)
+{
+	if (board->pm_ready)
+		acpi_pm_destroy(&board->pm);
+	if (board->com1_ready)
+		serial_destroy(&board->com1);
+	board->pm_ready = false;
+	board->com1_ready = false;
+}

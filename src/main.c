@@ -1,0 +1,145 @@
+/*
+ * trapeze: options -> struct vm_config -> VM -> exit status.
+ * The only place that decides what the process prints and returns.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "trapeze/config.h"
+#include "trapeze/console.h"
+#include "trapeze/kvm.h"
+#include "trapeze/loader.h"
+#include "trapeze/status.h"
+#include "trapeze/term.h"
+#include "trapeze/vm.h"
+
+#define ERR_LEN 512
+
+/*
+ * Termination signals go to the console thread's signalfd and the kick
+ * signal only to vCPU threads: block both here, before any thread exists,
+ * so every thread inherits the mask.
+ */
+static int block_signals(void)
+{
+	sigset_t set;
+
+	console_signal_set(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	/* A closed stdout must not kill the VMM mid-write; writes just fail. */
+	signal(SIGPIPE, SIG_IGN);
+	return vcpu_install_kick_handler();
+}
+
+/* Reads, checks and places the guest image; fills bs. */
+static int load_image(const struct vm_config *cfg, struct vm *vm, const u8 *image,
+		      size_t size, struct boot_state *bs, char *err, size_t err_len)
+{
+	if (cfg->flat)
+		return loader_load_flat(&vm->mem, image, size, cfg->flat_addr, bs, err, err_len);
+	return loader_load_elf(&vm->mem, image, size, bs, err, err_len);
+}
+
+static int check_image_kind(const struct vm_config *cfg, const u8 *image, size_t size,
+			    char *err, size_t err_len)
+{
+	if (cfg->flat || loader_detect(image, size) != IMAGE_UNKNOWN)
+		return 0;
+	snprintf(err, err_len, "kernel '%s' is not a known image (ELF32, ELF64; "
+		 "raw binaries need --flat ADDR)", cfg->kernel);
+	return -ENOEXEC;
+}
+
+static int run_guest(const struct vm_config *cfg)
+{
+	struct kvm_host kvm;
+	struct vm vm;
+	struct console con;
+	struct boot_state bs;
+	char err[ERR_LEN] = "";
+	u8 *image = NULL;
+	size_t size = 0;
+	int status = STATUS_USAGE;
+	int r;
+
+	r = loader_read_file(cfg->kernel, &image, &size, err, sizeof(err));
+	if (!r)
+		r = check_image_kind(cfg, image, size, err, sizeof(err));
+	if (r)
+		goto out_free;
+	if (block_signals() < 0) {
+		snprintf(err, sizeof(err), "cannot set up signal handling");
+		goto out_free;
+	}
+	r = kvm_open(&kvm, err, sizeof(err));
+	if (r)
+		goto out_free;
+	r = vm_create(&vm, &kvm, cfg, err, sizeof(err));
+	if (!r)
+		r = load_image(cfg, &vm, image, size, &bs, err, sizeof(err));
+	if (!r && (r = vcpu_set_boot_state(&vm.vcpus[0], &bs)))
+		snprintf(err, sizeof(err), "cannot set the boot vCPU's registers: %s", strerror(-r));
+	free(image);
+	image = NULL;
+	if (r)
+		goto out_vm;
+
+	r = term_raw_enter(STDIN_FILENO);
+	if (r)
+		fprintf(stderr, "trapeze: warning: cannot put the terminal in raw mode: %s\n",
+			strerror(-r));
+	r = console_start(&con, &vm, &vm.board.com1, STDIN_FILENO);
+	if (r) {
+		snprintf(err, sizeof(err), "cannot start the console thread: %s", strerror(-r));
+		term_restore();
+		goto out_vm;
+	}
+	status = vm_run(&vm, cfg->timeout_s);
+	console_stop(&con);
+	term_restore();
+	fprintf(stderr, "trapeze: %s; exit status %d\n",
+		vm.stop_reason ? vm.stop_reason : "VM stopped", status);
+	err[0] = '\0';
+
+out_vm:
+	vm_destroy(&vm);
+	kvm_close(&kvm);
+out_free:
+	free(image);
+	if (err[0])
+		fprintf(stderr, "trapeze: %s\n", err);
+	return status;
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_config cfg;
+	char err[CONFIG_ERR_LEN];
+
+	if (config_parse(&cfg, argc, argv, err, sizeof(err)) < 0) {
+		fprintf(stderr, "trapeze: %s\n", err);
+		return STATUS_USAGE;
+	}
+	switch (cfg.command) {
+	case CONFIG_CMD_VERSION:
+		printf("trapeze %s\n", TRAPEZE_VERSION);
+		return 0;
+	case CONFIG_CMD_HELP:
+		fputs(config_usage(), stdout);
+		return 0;
+	case CONFIG_CMD_RUN_HELP:
+		fputs(config_run_usage(), stdout);
+		return 0;
+	case CONFIG_CMD_INFO:
+		return kvm_print_info(stdout) ? STATUS_USAGE : 0;
+	case CONFIG_CMD_RUN:
+		break;
+	}
+	return run_guest(&cfg);
+}
