@@ -49,6 +49,12 @@ static int load_image(const struct vm_config *cfg, struct vm *vm, const u8 *imag
 static int check_image_kind(const struct vm_config *cfg, const u8 *image, size_t size,
 			    char *err, size_t err_len)
 {
+	/* The images loaded so far take no initrd or command line: say so, never ignore them. */
+	if (cfg->initrd || cfg->cmdline) {
+		snprintf(err, err_len, "--initrd and --cmdline need a Linux kernel; '%s' is not one",
+			 cfg->kernel);
+		return -EINVAL;
+	}
 	if (cfg->flat || loader_detect(image, size) != IMAGE_UNKNOWN)
 		return 0;
 	snprintf(err, err_len, "kernel '%s' is not a known image (ELF32, ELF64; "
