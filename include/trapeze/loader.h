@@ -25,6 +25,7 @@ enum boot_mode {
 	BOOT_MODE_REAL,		/* 16-bit real mode, CS:IP = real_cs:entry */
 	BOOT_MODE_PROT32,	/* flat 32-bit protected mode, paging off */
 	BOOT_MODE_LONG64,	/* 64-bit long mode, identity paging of the low 4 GiB */
+	BOOT_MODE_LINUX64,	/* as LONG64, but CS = 0x10 and DS = 0x18 (Linux 64-bit boot protocol) */
 };
 
 struct boot_state {

@@ -116,7 +116,9 @@ static void boot_sregs(struct kvm_sregs *sr, const struct boot_state *bs)
 		sr->efer = 0;
 		break;
 	case BOOT_MODE_LONG64:
-		flat_segment(&sr->cs, X86_SEL_CODE64, SEG_TYPE_CODE_XR_ACCESSED, true);
+	case BOOT_MODE_LINUX64:
+		flat_segment(&sr->cs, bs->mode == BOOT_MODE_LINUX64 ? X86_SEL_LINUX_CS :
+				      X86_SEL_CODE64, SEG_TYPE_CODE_XR_ACCESSED, true);
 		sr->cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 		sr->cr3 = X86_BOOT_PML4;
 		sr->cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;

@@ -20,6 +20,25 @@
 #define X86_SEL_DATA		0x18
 #define X86_GDT_ENTRIES		4
 
+/*
+ * Linux boot (Documentation/arch/x86/boot.rst, 64-bit protocol): the GDT
+ * must hold a flat 64-bit code segment at __BOOT_CS (0x10) and flat data at
+ * __BOOT_DS (0x18), so Linux boots use their own GDT at X86_BOOT_GDT with
+ * entry 2 as 64-bit code.
+ */
+#define X86_SEL_LINUX_CS	0x10
+#define X86_SEL_LINUX_DS	0x18
+
+/* What the Linux and PVH loaders place in low RAM. */
+#define X86_ZERO_PAGE		0x8000ULL	/* struct boot_params, 4 KiB */
+#define X86_PVH_START_INFO	0x9000ULL	/* hvm_start_info, modlist, memmap: 4 KiB */
+#define X86_CMDLINE		0x20000ULL	/* kernel command line */
+#define X86_CMDLINE_MAX		0x10000ULL	/* bytes available at X86_CMDLINE, NUL included */
+#define X86_EBDA_START		0x9fc00ULL	/* e820: reserved from here to 1 MiB */
+#define X86_MPTABLE		0x9fc00ULL	/* MP floating pointer and table (1 KiB) */
+#define X86_ACPI_BASE		0xe0000ULL	/* ACPI tables, RSDP first: 0xe0000-0xfffff */
+#define X86_ACPI_END		0x100000ULL
+
 /* Flat real-mode images live in [X86_FLAT_MIN, X86_FLAT_MAX). */
 #define X86_FLAT_MIN		0x500ULL
 #define X86_FLAT_MAX		0xA0000ULL
