@@ -5,7 +5,7 @@ CC      ?= gcc
 BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP
-LDLIBS  += -lpthread
+LDLIBS  += -lpthread -lz -llzma -lzstd -llz4
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS  += -DTRAPEZE_VERSION=\"0.1.0-$(VERSION)\"

@@ -5,6 +5,7 @@ set -euo pipefail
 
 PKGS=(
 	gcc make pkg-config check libsubunit-dev	# build and unit tests
+	zlib1g-dev liblzma-dev libzstd-dev liblz4-dev	# kernel payload decompression
 	qemu-system-x86 linux-image-amd64	# nested test host and guest kernel
 	busybox-static cpio gzip		# guest userland and initramfs
 	kmod					# modinfo/depmod for the nested host
