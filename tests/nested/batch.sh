@@ -7,13 +7,17 @@
 #        batch.sh --names LIST     print "NAME TIMEOUT" per test
 #        batch.sh --only "N1 N2.." LIST   print LIST's lines for those tests
 #
-# Environment the test commands see (exported): TRAPEZE (the VMM binary),
+# Environment the test commands see (exported): ROOT (a copy of the
+# repository's test inputs; commands run in it), TRAPEZE (the VMM binary),
 # FW (the guest-firmware images), L2 (L2 kernels and initramfs images).
 #
 # LIST lines: NAME | EXPECT-STATUS | TIMEOUT-S | EXPECTED-TEXT | COMMAND
-# ('#' starts a comment line; see tests.list). Per test it prints
+# ('#' starts a comment line; see tests.list). EXPECTED-TEXT is one or more
+# substrings separated by ' && '; "out:TEXT" must be in the command's
+# stdout, "err:TEXT" in its stderr, plain TEXT in either. Per test it prints
 #   @@NESTED-BEGIN NAME
-#   @@NESTED-OUT NAME| <a line of the command's output>   (last 200 lines)
+#   @@NESTED-OUT NAME| <a line of the command's stdout>   (last 200 lines)
+#   @@NESTED-ERR NAME| <a line of its stderr>             (last 200 lines)
 #   @@NESTED-RESULT NAME status=S expect=E text=found|missing|none
 #                   result=PASS|FAIL elapsed_ms=N [reason=...]
 # and at the end @@NESTED-DONE passed=P failed=F.
@@ -58,11 +62,42 @@ print_only() {
 	case " $only " in *" $1 "*) printf '%s\n' "$6" ;; esac
 }
 
+# Checks every ' && '-separated piece of $1 against $out / $err; prints the
+# first piece that is missing, nothing when all are there.
+missing_text() {
+	rest=$1
+	while [ -n "$rest" ]; do
+		case "$rest" in
+		*' && '*) piece=${rest%%' && '*} rest=${rest#*' && '} ;;
+		*) piece=$rest rest="" ;;
+		esac
+		piece=$(trim "$piece")
+		case "$piece" in
+		out:*) files=$out piece=${piece#out:} ;;
+		err:*) files=$err piece=${piece#err:} ;;
+		*) files="$out $err" ;;
+		esac
+		[ -z "$piece" ] && continue
+		# shellcheck disable=SC2086 # two file names, neither with spaces
+		cat $files | grep -qF -- "$piece" || { printf '%s' "$piece"; return; }
+	done
+}
+
+print_lines() {	# print_lines KIND FILE: the file's last lines as markers
+	n=$(wc -l <"$2")
+	[ "$n" -gt "$OUT_LINES" ] &&
+		echo "@@NESTED-$1 $name| ... ($((n - OUT_LINES)) earlier lines left out)"
+	tail -n "$OUT_LINES" "$2" | tr -d '\r' | while IFS= read -r l || [ -n "$l" ]; do
+		printf '@@NESTED-%s %s| %s\n' "$1" "$name" "$l"
+	done
+}
+
 run_test() {
 	name=$1 expect=$2 tmo=$3 text=$4 cmd=$5
 	out=$work/$name.out
+	err=$work/$name.err
 	flag=$work/$name.timeout
-	rm -f "$out" "$flag"
+	rm -f "$out" "$err" "$flag"
 	echo "@@NESTED-BEGIN $name"
 
 	reason=""
@@ -79,7 +114,7 @@ run_test() {
 	start=$(now_ms)
 	# Own session and process group: the watchdog kills everything the
 	# command started. stdin is /dev/null so no test waits for input.
-	setsid sh -c "$cmd" </dev/null >"$out" 2>&1 &
+	setsid sh -c "$cmd" </dev/null >"$out" 2>"$err" &
 	pid=$!
 	setsid sh -c 'sleep "$1"; : >"$2"; kill -TERM -"$3"; sleep 3; kill -KILL -"$3"' \
 		watchdog "$tmo" "$flag" "$pid" </dev/null >/dev/null 2>&1 &
@@ -93,23 +128,21 @@ run_test() {
 	elapsed=$(($(now_ms) - start))
 
 	textres=none
+	lacking=""
 	if [ -n "$text" ]; then
-		if grep -qF -- "$text" "$out"; then textres=found; else textres=missing; fi
+		lacking=$(missing_text "$text")
+		if [ -z "$lacking" ]; then textres=found; else textres=missing; fi
 	fi
 	if [ -e "$flag" ]; then
 		reason="timeout after ${tmo}s"
 	elif [ "$status" -ne "$expect" ]; then
 		reason="exit status $status, expected $expect"
-	elif [ "$textres" = missing ]; then
-		reason="expected text not in output: $text"
+	elif [ -n "$lacking" ]; then
+		reason="output lacks: $lacking"
 	fi
 
-	n=$(wc -l <"$out")
-	[ "$n" -gt "$OUT_LINES" ] &&
-		echo "@@NESTED-OUT $name| ... ($((n - OUT_LINES)) earlier lines left out)"
-	tail -n "$OUT_LINES" "$out" | tr -d '\r' | while IFS= read -r l || [ -n "$l" ]; do
-		printf '@@NESTED-OUT %s| %s\n' "$name" "$l"
-	done
+	print_lines OUT "$out"
+	print_lines ERR "$err"
 
 	if [ -z "$reason" ]; then
 		echo "@@NESTED-RESULT $name status=$status expect=$expect text=$textres result=PASS elapsed_ms=$elapsed"
@@ -135,7 +168,10 @@ esac
 list=$1 work=$2
 [ -r "$list" ] || { echo "batch.sh: cannot read $list" >&2; exit 2; }
 mkdir -p "$work" || exit 2
-export TRAPEZE FW L2
+case "$list" in /*) ;; *) list=$PWD/$list ;; esac
+case "$work" in /*) ;; *) work=$PWD/$work ;; esac
+cd "${ROOT:-.}" || exit 2
+export ROOT TRAPEZE FW L2
 passed=0
 failed=0
 for_each_test run_test

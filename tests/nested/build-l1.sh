@@ -6,8 +6,10 @@
 # It holds busybox, the modules irqbypass ccp kvm kvm-amd (and whatever
 # modinfo says they depend on) of the kernel L1 boots (the newest Debian
 # kernel under /boot, or $NESTED_KERNEL), build/trapeze with its shared
-# libraries, the guest images build/guest-firmware/*.elf|*.bin as /fw/,
-# the test table as /etc/nested/tests.list, the batch runner and l1-init.
+# libraries as /bin/trapeze, the test table as /etc/nested/tests.list, the
+# batch runner and l1-init, and under /repo (where the tests run) what the
+# tests read relative to the repository root: the guest images
+# build/guest-firmware/*.elf|*.bin and the files of tests/boot/.
 #
 # When the table names $L2, build-l2.sh builds the L2 payload (the same
 # kernel as vmlinuz, an initramfs per tests/nested/l2/NAME.init) and it goes
@@ -39,8 +41,9 @@ fi
 
 shopt -s nullglob
 fw=("$fwdir"/*.elf "$fwdir"/*.bin)
-for f in ${fw[@]+"${fw[@]}"}; do
-	args+=(-f "$f:/fw/$(basename "$f")")
+for f in ${fw[@]+"${fw[@]}"} "$repo"/tests/boot/*; do
+	case "$f" in *.c | *.h | */*.d) continue ;; esac
+	[ -f "$f" ] && args+=(-f "$f:/repo/${f#"$repo"/}")
 done
 
 # $L2 or ${L2} in a command: the table has Linux-boot tests.

@@ -4,6 +4,9 @@
 #
 # usage: tests/nested/run.sh [TEST...]     (default: every test of the table)
 #
+# The table is tests/nested/tests.list plus the rows of the boot-test table
+# tests/boot/table.txt that run a guest, as boot.NAME (import-boot-table.sh).
+#
 # Modes:
 #   direct  the host CPU has vmx or svm and /dev/kvm exists: the batch runs
 #           here, against the host's KVM.
@@ -12,7 +15,8 @@
 #           AMD CPU with SVM and nested paging (L1); its kvm-amd gives a
 #           /dev/kvm with hardware semantics and the batch runs in there.
 # Environment: NESTED_MODE=direct|nested (skips detection), NESTED_TESTS=FILE
-# (another table), NESTED_TIMEOUT=S (overall limit), NESTED_KERNEL=VERSION
+# (another table), NESTED_BOOT_TABLE=FILE|none (the boot table to import, or
+# none), NESTED_TIMEOUT=S (overall limit), NESTED_KERNEL=VERSION
 # (L1 kernel), NESTED_VERBOSE=1 (print the L1 console at the end); for
 # debugging this runner: NESTED_QEMU=PATH, NESTED_CPU=MODEL (default
 # EPYC-Rome,+svm), NESTED_APPEND=ARGS (more L1 kernel arguments).
@@ -51,10 +55,20 @@ if [ ! -r "$list" ]; then
 	echo "nested: 0 passed, 1 failed"
 	exit 1
 fi
+full=$out/tests.full
+cp "$list" "$full"
+boot_table=${NESTED_BOOT_TABLE:-tests/boot/table.txt}
+if [ "$boot_table" != none ]; then
+	own=$(sh "$here/batch.sh" --names "$list" | cut -d' ' -f1 | tr '\n' ' ')
+	{
+		echo "# imported from $boot_table"
+		"$here/import-boot-table.sh" "$boot_table" 60 "$own"
+	} >>"$full"
+fi
 if [ $# -gt 0 ]; then
-	sh "$here/batch.sh" --only "$*" "$list" >"$active"
+	sh "$here/batch.sh" --only "$*" "$full" >"$active"
 else
-	cp "$list" "$active"
+	cp "$full" "$active"
 fi
 names=()
 declare -A tmo=()
@@ -63,7 +77,7 @@ while read -r n t; do
 	tmo[$n]=$t
 done < <(sh "$here/batch.sh" --names "$active")
 for want in "$@"; do
-	[ -n "${tmo[$want]+x}" ] || { echo "nested: no test named '$want' in $list"; exit 2; }
+	[ -n "${tmo[$want]+x}" ] || { echo "nested: no test named '$want' in $full"; exit 2; }
 done
 if [ ${#names[@]} -eq 0 ]; then
 	echo "nested: the table $list has no tests"
@@ -137,9 +151,9 @@ if [ "$mode" = direct ]; then
 	fi
 	if [ -z "$fatal" ]; then
 		t_qemu=$(now_ms)
-		timeout -k 10 "$overall" env TRAPEZE="$repo/build/trapeze" \
+		timeout -k 10 "$overall" env ROOT="$repo" TRAPEZE="$repo/build/trapeze" \
 			FW="$repo/build/guest-firmware" L2="$repo/$out/l2" \
-			sh "$here/batch.sh" "$active" "$out/work" >"$results" 2>&1 &
+			sh "$here/batch.sh" "$repo/$active" "$repo/$out/work" >"$results" 2>&1 &
 		child=$!
 		follow "$child"
 		wait "$child"
@@ -249,10 +263,11 @@ for n in "${names[@]}"; do
 done
 
 for n in ${failed_names[@]+"${failed_names[@]}"}; do
-	if grep -q "^@@NESTED-OUT $n| " "$results"; then
+	if grep -qE "^@@NESTED-(OUT|ERR) $n\| " "$results"; then
 		echo
-		echo "--- output of $n:"
+		echo "--- output of $n (stdout, then stderr):"
 		sed -n "s/^@@NESTED-OUT $n| /    /p" "$results" | tail -n 40
+		sed -n "s/^@@NESTED-ERR $n| /    stderr: /p" "$results" | tail -n 20
 	fi
 done
 if [ "$failed" -gt 0 ] && [ "$mode" = nested ] && [ -z "$fatal" ]; then
