@@ -44,6 +44,7 @@ int board_create(struct board *board, struct vm *vm, char *err, size_t err_len)
 		goto out_err;
 	board->com1_ready = true;
 	board->i8042.power = board->power;
+	board->reset.power = board->power;
 	r = acpi_pm_init(&board->pm, board->power);
 	if (r)
 		goto out_err;
@@ -61,6 +62,9 @@ int board_create(struct board *board, struct vm *vm, char *err, size_t err_len)
 		r = board_claim(vm, &vm->pio, ACPI_PM1A_EVT_PORT,
 				ACPI_PM1A_EVT_LEN + ACPI_PM1A_CNT_LEN, &acpi_pm_ops,
 				&board->pm, "acpi-pm1a", err, err_len);
+	if (!r)
+		r = board_claim(vm, &vm->pio, RESET_CF9_PORT, 1, &reset_ops,
+				&board->reset, "reset-control", err, err_len);
 	if (!r)
 		r = board_claim(vm, &vm->pio, POST_PORT, 1, &sink_ops, NULL,
 				"post-code", err, err_len);

@@ -23,6 +23,8 @@
 enum {
 	OPT_FLAT = 0x100,
 	OPT_TIMEOUT,
+	OPT_BOOT,
+	OPT_STOP_ON,
 };
 
 static const char usage_text[] =
@@ -54,6 +56,8 @@ static const char run_usage_text[] =
 	"                       (decimal or 0x hex)\n"
 	"      --timeout SECS   stop the guest after SECS seconds, 0 to 86400\n"
 	"                       (default 0: no limit)\n"
+	"      --stop-on TEXT   end the VM with status 0 as soon as the guest's\n"
+	"                       console prints TEXT (boot tests)\n"
 	"  -h, --help           show this help and exit\n"
 	"\n"
 	"Sizes are bytes, or a number with K, M, G or T (binary units; an optional\n"
@@ -64,7 +68,7 @@ static const char run_usage_text[] =
 	"  Ctrl-A Ctrl-A    send one Ctrl-A to the guest\n"
 	"\n"
 	"Exit status:\n"
-	"  0          the guest powered off (ACPI S5)\n"
+	"  0          the guest powered off (ACPI S5), or printed the --stop-on text\n"
 	"  (V<<1)|1   the guest wrote V to the debug-exit port 0xf4 (odd; 8 bits)\n"
 	"  2          the guest asked for a reboot (i8042 0xFE, ACPI reset)\n"
 	"  4          triple fault\n"
@@ -84,6 +88,8 @@ static const struct option run_options[] = {
 	{ "cmdline", required_argument, NULL, 'p' },
 	{ "flat", required_argument, NULL, OPT_FLAT },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "boot", required_argument, NULL, OPT_BOOT },
+	{ "stop-on", required_argument, NULL, OPT_STOP_ON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -292,6 +298,22 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 					    "run: bad timeout '%s' (0 to %d seconds)",
 					    arg, CONFIG_MAX_TIMEOUT);
 		cfg->timeout_s = (unsigned int)v;
+		return 0;
+	case OPT_STOP_ON:
+		if (!*arg)
+			return config_error(err, err_len, "run: empty --stop-on text");
+		cfg->stop_on = arg;
+		return 0;
+	case OPT_BOOT:
+		if (strcmp(arg, "auto") == 0)
+			cfg->boot = CONFIG_BOOT_AUTO;
+		else if (strcmp(arg, "linux") == 0)
+			cfg->boot = CONFIG_BOOT_LINUX;
+		else if (strcmp(arg, "pvh") == 0)
+			cfg->boot = CONFIG_BOOT_PVH;
+		else
+			return config_error(err, err_len,
+					    "run: bad --boot '%s' (auto, linux or pvh)", arg);
 		return 0;
 	}
 	return config_error(err, err_len, "run: unhandled option");

@@ -16,6 +16,7 @@
 #include "trapeze/status.h"
 #include "trapeze/term.h"
 #include "trapeze/vm.h"
+#include "trapeze/watch.h"
 
 #define ERR_LEN 512
 
@@ -62,11 +63,17 @@ static int check_image_kind(const struct vm_config *cfg, const u8 *image, size_t
 	return -ENOEXEC;
 }
 
+static void stop_on_matched(void *opaque)
+{
+	vm_request_stop(opaque, STATUS_POWEROFF, "guest printed the --stop-on text");
+}
+
 static int run_guest(const struct vm_config *cfg)
 {
 	struct kvm_host kvm;
 	struct vm vm;
 	struct console con;
+	struct watch stop_on = { 0 };
 	struct boot_state bs;
 	char err[ERR_LEN] = "";
 	u8 *image = NULL;
@@ -96,6 +103,14 @@ static int run_guest(const struct vm_config *cfg)
 	if (r)
 		goto out_vm;
 
+	if (cfg->stop_on) {
+		r = watch_init(&stop_on, cfg->stop_on, stop_on_matched, &vm);
+		if (r) {
+			snprintf(err, sizeof(err), "--stop-on: %s", strerror(-r));
+			goto out_vm;
+		}
+		vm.board.com1.tap = (struct serial_tap){ .byte = watch_byte, .opaque = &stop_on };
+	}
 	r = term_raw_enter(STDIN_FILENO);
 	if (r)
 		fprintf(stderr, "trapeze: warning: cannot put the terminal in raw mode: %s\n",
@@ -115,6 +130,7 @@ static int run_guest(const struct vm_config *cfg)
 
 out_vm:
 	vm_destroy(&vm);
+	watch_destroy(&stop_on);
 	kvm_close(&kvm);
 out_free:
 	free(image);

@@ -16,6 +16,7 @@ struct board {
 	struct serial com1;
 	bool com1_ready;
 	struct i8042 i8042;
+	struct reset_ctl reset;
 	struct acpi_pm pm;
 	bool pm_ready;
 };

@@ -25,6 +25,13 @@ enum config_command {
 	CONFIG_CMD_RUN_HELP,	/* `trapeze run --help` */
 };
 
+/* How a Linux kernel is entered (--boot). */
+enum config_boot {
+	CONFIG_BOOT_AUTO,	/* PVH entry of the vmlinux inside when possible, else bzImage */
+	CONFIG_BOOT_LINUX,	/* bzImage 64-bit boot protocol, in-guest decompressor */
+	CONFIG_BOOT_PVH,	/* PVH entry only; fail when the kernel has none */
+};
+
 struct vm_config {
 	enum config_command command;
 	const char *kernel;	/* -k/--kernel FILE */
@@ -35,6 +42,8 @@ struct vm_config {
 	bool flat;		/* --flat ADDR given: raw real-mode binary */
 	u64 flat_addr;
 	unsigned int timeout_s;	/* --timeout SECONDS: 0 = none */
+	enum config_boot boot;	/* --boot=auto|linux|pvh */
+	const char *stop_on;	/* --stop-on TEXT: status 0 when the console prints it */
 };
 
 /* Fills cfg from argv (argv[0] is the program name). 0 or -EINVAL with err set. */

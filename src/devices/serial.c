@@ -252,6 +252,8 @@ static void serial_emit(struct serial *s, u8 byte)
 	struct pollfd pfd = { .fd = s->out_fd, .events = POLLOUT };
 	ssize_t n;
 
+	if (s->tap.byte)
+		s->tap.byte(s->tap.opaque, byte);
 	if (s->out_fd < 0)
 		return;
 	for (;;) {

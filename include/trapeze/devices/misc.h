@@ -3,6 +3,7 @@
  *   debug exit (0xf4)      a byte V ends the VM with status (V << 1) | 1
  *   i8042 (0x60, 0x64)     just enough of the keyboard controller to reset
  *   ACPI PM1a (0x600-0x605) event and control blocks: S5 powers off
+ *   reset control (0xcf9)  RST_CPU resets
  *   sink (e.g. 0x80)       accepts writes silently, reads all-ones
  */
 #ifndef TRAPEZE_DEVICES_MISC_H
@@ -47,6 +48,18 @@ struct acpi_pm {
 int acpi_pm_init(struct acpi_pm *pm, struct power_ctl power);
 void acpi_pm_destroy(struct acpi_pm *pm);
 extern const struct bus_ops acpi_pm_ops;	/* registered over 0x600..0x605 */
+
+/*
+ * Reset control register (0xCF9): RST_CPU ends the VM as a reboot. A later
+ * PCI host bridge owning 0xCF8-0xCFF must forward byte accesses at 0xCF9 here.
+ */
+#define RESET_CF9_PORT 0xcf9
+#define RESET_CF9_VALUE 0x06	/* what the FADT tells the guest to write */
+struct reset_ctl {
+	struct power_ctl power;
+	u8 last;
+};
+extern const struct bus_ops reset_ops;
 
 extern const struct bus_ops sink_ops;		/* dev unused */
 /* Fills data with all-ones: the read handler of write-only ports. */

@@ -25,9 +25,19 @@
 #define SERIAL_FIFO_LEN 16
 #define SERIAL_BACKLOG_LEN 4096	/* host input waiting for FIFO space */
 
+/*
+ * An observer of every transmitted byte (e.g. --stop-on). Called with the
+ * serial lock held: it must not call back into the UART.
+ */
+struct serial_tap {
+	void (*byte)(void *opaque, u8 byte);
+	void *opaque;
+};
+
 struct serial {
 	pthread_mutex_t lock;
 	int out_fd;			/* where the guest's output goes; -1 drops it */
+	struct serial_tap tap;		/* set before vCPUs run; may be empty */
 	struct irq_line irq;
 	int irq_level;			/* last level driven on irq */
 

@@ -1,0 +1,38 @@
+/*
+ * The PC reset control register at port 0xCF9 (Intel ICH/PIIX datasheets,
+ * "Reset Control Register"): writing a value with RST_CPU (bit 2) set
+ * resets the machine. The FADT's RESET_REG points here with value 0x06 (SYS_RST|RST_CPU),
+ * and Linux's reboot=pci writes it directly. The VM ends with STATUS_REBOOT.
+ * Reads return the last value written, as on the chipsets.
+ */
+#include "trapeze/devices/misc.h"
+#include "trapeze/status.h"
+
+#define RESET_CF9_RST_CPU (1u << 2)
+
+static void reset_read(void *dev, u64 offset, void *data, u32 len)
+{
+	struct reset_ctl *rc = dev;
+
+	(void)offset;
+	(void)len;	/* the range is one byte long: len is 1 */
+	*(u8 *)data = __atomic_load_n(&rc->last, __ATOMIC_RELAXED);
+}
+
+static void reset_write(void *dev, u64 offset, const void *data, u32 len)
+{
+	struct reset_ctl *rc = dev;
+	u8 v = *(const u8 *)data;
+
+	(void)offset;
+	(void)len;
+	__atomic_store_n(&rc->last, v, __ATOMIC_RELAXED);
+	if (v & RESET_CF9_RST_CPU)
+		power_request(&rc->power, STATUS_REBOOT,
+			      "guest reset the machine through port 0xcf9");
+}
+
+const struct bus_ops reset_ops = {
+	.read = reset_read,
+	.write = reset_write,
+};
