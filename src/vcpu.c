@@ -33,6 +33,8 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 		goto out_close;
 	}
 	r = x86_cpu_set_cpuid(vcpu->fd, vm->kvm->cpuid, id);
+	if (!r)
+		r = x86_cpu_set_lapic(vcpu->fd);
 	if (r)
 		goto out_unmap;
 	return 0;

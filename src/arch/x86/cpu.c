@@ -61,6 +61,41 @@ int x86_cpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *supported,
 	return r;
 }
 
+/* Local APIC register offsets and LVT delivery modes (SDM vol. 3A, 11.4.1 and 11.5.1). */
+#define APIC_LVT0 0x350
+#define APIC_LVT1 0x360
+#define APIC_LVT_MODE_SHIFT 8
+#define APIC_MODE_NMI 0x4
+#define APIC_MODE_EXTINT 0x7
+
+static void lapic_set_lvt(struct kvm_lapic_state *l, unsigned int reg, u32 mode)
+{
+	u32 v;
+
+	memcpy(&v, l->regs + reg, sizeof(v));
+	v &= ~(0x700u | (1u << 16));	/* delivery mode, and unmask */
+	v |= mode << APIC_LVT_MODE_SHIFT;
+	memcpy(l->regs + reg, &v, sizeof(v));
+}
+
+int x86_cpu_set_lapic(int vcpu_fd)
+{
+	struct kvm_lapic_state lapic;
+
+	/*
+	 * Virtual-wire mode, as a PC BIOS leaves it: LINT0 takes the 8259's
+	 * ExtINT, LINT1 takes NMIs. Guests that never program their LAPIC
+	 * (tiny guests, early Linux) then still get PIC interrupts.
+	 */
+	if (ioctl(vcpu_fd, KVM_GET_LAPIC, &lapic) < 0)
+		return -errno;
+	lapic_set_lvt(&lapic, APIC_LVT0, APIC_MODE_EXTINT);
+	lapic_set_lvt(&lapic, APIC_LVT1, APIC_MODE_NMI);
+	if (ioctl(vcpu_fd, KVM_SET_LAPIC, &lapic) < 0)
+		return -errno;
+	return 0;
+}
+
 static void flat_segment(struct kvm_segment *s, u16 sel, u8 type, bool code64)
 {
 	memset(s, 0, sizeof(*s));

@@ -20,6 +20,9 @@ struct kvm_cpuid2;
 int x86_cpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *supported,
 		      unsigned int apic_id);
 
+/* Puts the vCPU's LAPIC in virtual-wire mode (LINT0 ExtINT, LINT1 NMI). 0 or -errno. */
+int x86_cpu_set_lapic(int vcpu_fd);
+
 /* Loads registers and segment state for bs (mode, entry, stack). 0 or -errno. */
 int x86_cpu_set_boot_state(int vcpu_fd, const struct boot_state *bs);
 
