@@ -2,7 +2,7 @@
  * usermode: the pattern that is fast on the kvm_pvm host. A few lines of
  * set-up at CPL 0, then the bulk of the work at CPL 3 (native speed there),
  * printing through the DPL-3 syscall gate, then back to CPL 0 to exit.
- * The CPL-3 part runs 5,000,000 xorshift64 steps (about 30 million
+ * The CPL-3 part runs 5,000,000 xorshift64 steps (about 60 million
  * instructions: seconds if they were emulated, milliseconds natively) and
  * the result is checked against a value computed on the host.
  * Success: debug-exit 0x16 (status 45); failure: 0x17 (status 47).

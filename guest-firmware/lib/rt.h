@@ -30,8 +30,10 @@
  * The syscall gate's vector. It is 3 (`int $3`, which gas assembles as the
  * one-byte int3), not the customary 0x80: on the kvm_pvm host (PLATFORM.md) an
  * `int n` from CPL 3 raises #UD in the guest for every n tried (0x30, 0x80,
- * 0x81, 0xf0) except 3, whose DPL-3 gate is delivered normally. Vector 3 works
- * the same on hardware KVM. The cost: a CPL-3 `int3` breakpoint is a syscall.
+ * 0x81, 0xf0) except 3, whose DPL-3 gate is delivered normally; and under the
+ * nested test host (QEMU TCG with SVM, no NRIPS) `int $0x80` from CPL 3 hung
+ * the L1 kernel in KVM_RUN while int3 works. int3 works on both and on any
+ * hardware KVM. The cost: a CPL-3 `int3` breakpoint is a syscall.
  */
 #define RT_SYSCALL_VECTOR	3
 
