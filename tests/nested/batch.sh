@@ -116,6 +116,7 @@ run_test() {
 	# command started. stdin is /dev/null so no test waits for input.
 	setsid sh -c "$cmd" </dev/null >"$out" 2>"$err" &
 	pid=$!
+	# shellcheck disable=SC2016 # $1..$3 are the inner shell's arguments
 	setsid sh -c 'sleep "$1"; : >"$2"; kill -TERM -"$3"; sleep 3; kill -KILL -"$3"' \
 		watchdog "$tmo" "$flag" "$pid" </dev/null >/dev/null 2>&1 &
 	wd=$!

@@ -17,6 +17,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/nested/lib.sh
 . "$here/lib.sh"
 
 list=${1:-$here/tests.list}

@@ -10,6 +10,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+# shellcheck source=tests/nested/lib.sh
 . "$here/lib.sh"
 
 out=$repo/build/nested/l2
@@ -22,6 +23,7 @@ for init in "$here"/l2/*.init; do
 	name=$(basename "$init" .init)
 	args=(-o "$out/$name.cpio.gz" -i "$init" -k "$kver")
 	if [ -f "$here/l2/$name.modules" ]; then
+		# shellcheck disable=SC2013 # module names, one or more per line
 		for m in $(sed 's/#.*//' "$here/l2/$name.modules"); do
 			args+=(-m "$m")
 		done

@@ -4,8 +4,9 @@
 # semantics too, from one table.
 #
 # usage: import-boot-table.sh [TABLE] [TIMEOUT-S] [SKIP]
-#   defaults: tests/boot/table.txt, 60 s; SKIP: space-separated row names
-#   to leave out (run.sh passes the names tests.list already has)
+#   defaults: tests/boot/table.txt, 60 s; SKIP: space-separated test names
+#   (boot.NAME) to leave out: run.sh passes the names tests.list has, so a
+#   row there replaces the imported one
 #
 # A boot row is  name | exit status | stdout texts | stderr texts | trapeze arguments
 # (texts separated by ' && ', arguments split at single spaces and run
@@ -38,7 +39,7 @@ function shquote(s) { gsub(/\047/, "\047\\\047\047", s); return "\047" s "\047" 
 	if (line == "" || substr(line, 1, 1) == "#" || NF != 5)
 		next
 	name = trim($1); status = trim($2)
-	if (status == "64" || index(skip, " " name " "))
+	if (status == "64" || index(skip, " boot." name " "))
 		next
 	want = texts($3, "out")
 	e = texts($4, "err")

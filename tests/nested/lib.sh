@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared bash helpers of the nested test host (sourced, not run).
 #
 # nested_die MSG               print "nested: MSG" on stderr and exit 1
@@ -19,7 +20,7 @@ nested_die() {
 }
 
 nested_kernel_version() {
-	local v best=""
+	local f v best=""
 
 	if [ -n "${NESTED_KERNEL:-}" ]; then
 		[ -f "/boot/vmlinuz-$NESTED_KERNEL" ] ||
@@ -28,8 +29,8 @@ nested_kernel_version() {
 		return 0
 	fi
 	# sort -V orders 6.1.0-9 before 6.1.0-56, as Debian's ABI numbers mean.
-	for v in $(ls /boot 2>/dev/null | sed -n 's/^vmlinuz-//p' | sort -V); do
-		[ -d "/lib/modules/$v/kernel" ] && best=$v
+	for v in $(for f in /boot/vmlinuz-*; do echo "${f#/boot/vmlinuz-}"; done | sort -V); do
+		[ -f "/boot/vmlinuz-$v" ] && [ -d "/lib/modules/$v/kernel" ] && best=$v
 	done
 	[ -n "$best" ] ||
 		nested_die "no Debian kernel: need /boot/vmlinuz-VERSION and /lib/modules/VERSION (apt-get install linux-image-amd64)"
@@ -40,16 +41,18 @@ nested_copy_with_libs() {
 	local root=$1 file=$2 dest=$3 lib libs
 
 	[ -f "$file" ] || nested_die "$file: not found"
-	mkdir -p "$root/$(dirname "$dest")" &&
-		cp -L "$file" "$root/$dest" &&
-		chmod 755 "$root/$dest" || nested_die "cannot copy $file"
+	if ! { mkdir -p "$root/$(dirname "$dest")" && cp -L "$file" "$root/$dest" &&
+		chmod 755 "$root/$dest"; }; then
+		nested_die "cannot copy $file"
+	fi
 	# ldd fails on a static binary ("not a dynamic executable"): nothing to add.
 	# Every absolute path it prints (libraries and the loader) is copied to the
 	# same path, so the binary's PT_INTERP and the loader's search path agree.
 	libs=$(ldd "$file" 2>/dev/null | grep -o '/[^ ]*') || return 0
 	for lib in $libs; do
-		mkdir -p "$root/$(dirname "$lib")" &&
-			cp -L "$lib" "$root/$lib" || nested_die "cannot copy $lib (for $file)"
+		if ! { mkdir -p "$root/$(dirname "$lib")" && cp -L "$lib" "$root/$lib"; }; then
+			nested_die "cannot copy $lib (for $file)"
+		fi
 	done
 }
 
@@ -77,7 +80,7 @@ nested_module_order() {
 	for name in "$@"; do
 		_nested_module_visit "$kver" "$name"
 	done
-	echo $_nested_order
+	echo "${_nested_order# }"
 }
 
 # busybox insmod hands the file to init_module(2) as it is, so compressed

@@ -22,6 +22,7 @@
 # after the first).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/nested/lib.sh
 . "$here/lib.sh"
 
 out="" init="" kver=""
@@ -37,7 +38,9 @@ while getopts "o:i:b:f:k:m:" opt; do
 	*) nested_die "usage: mkinitramfs.sh -o OUT -i INIT [-b FILE[:DEST]] [-f SRC:DEST] [-k KVER] [-m MODULE]" ;;
 	esac
 done
-[ -n "$out" ] && [ -n "$init" ] || nested_die "mkinitramfs.sh: -o and -i are required"
+if [ -z "$out" ] || [ -z "$init" ]; then
+	nested_die "mkinitramfs.sh: -o and -i are required"
+fi
 [ -f "$init" ] || nested_die "init script $init not found"
 for tool in cpio gzip; do
 	command -v "$tool" >/dev/null || nested_die "$tool missing (scripts/deps.sh installs it)"
@@ -71,7 +74,9 @@ done
 for f in ${files[@]+"${files[@]}"}; do
 	src=${f%%:*}
 	dest=${f#*:}
-	[ "$src" != "$f" ] && [ -n "$dest" ] || nested_die "-f wants SRC:DEST, got '$f'"
+	if [ "$src" = "$f" ] || [ -z "$dest" ]; then
+		nested_die "-f wants SRC:DEST, got '$f'"
+	fi
 	[ -e "$src" ] || nested_die "$src not found"
 	mkdir -p "$root/$(dirname "$dest")"
 	if [ -d "$src" ]; then

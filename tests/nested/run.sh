@@ -5,7 +5,8 @@
 # usage: tests/nested/run.sh [TEST...]     (default: every test of the table)
 #
 # The table is tests/nested/tests.list plus the rows of the boot-test table
-# tests/boot/table.txt that run a guest, as boot.NAME (import-boot-table.sh).
+# tests/boot/table.txt that run a guest, as boot.NAME (import-boot-table.sh;
+# a row of tests.list with the same name replaces the imported one).
 #
 # Modes:
 #   direct  the host CPU has vmx or svm and /dev/kvm exists: the batch runs
@@ -17,7 +18,9 @@
 # Environment: NESTED_MODE=direct|nested (skips detection), NESTED_TESTS=FILE
 # (another table), NESTED_BOOT_TABLE=FILE|none (the boot table to import, or
 # none), NESTED_TIMEOUT=S (overall limit), NESTED_KERNEL=VERSION
-# (L1 kernel), NESTED_VERBOSE=1 (print the L1 console at the end); for
+# (L1 kernel), NESTED_MEM=MiB (L1 RAM, default 6144: the boot table has a
+# guest with RAM above 4 GiB, and trapeze refuses more guest RAM than its
+# host has; TCG allocates lazily, so it costs little), NESTED_VERBOSE=1 (print the L1 console at the end); for
 # debugging this runner: NESTED_QEMU=PATH, NESTED_CPU=MODEL (default
 # EPYC-Rome,+svm), NESTED_APPEND=ARGS (more L1 kernel arguments).
 #
@@ -29,6 +32,7 @@ set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 cd "$repo" || exit 1
+# shellcheck source=tests/nested/lib.sh
 . "$here/lib.sh"
 
 out=build/nested
@@ -181,7 +185,7 @@ elif [ "$mode" = nested ]; then
 		# the markers. MTTCG runs one host thread per vCPU (both cores).
 		t_qemu=$(now_ms)
 		timeout -k 10 "$overall" "$qemu" -accel tcg,thread=multi -M q35 \
-			-cpu "${NESTED_CPU:-EPYC-Rome,+svm}" -m 2048 -smp 2 -nodefaults -display none \
+			-cpu "${NESTED_CPU:-EPYC-Rome,+svm}" -m "${NESTED_MEM:-6144}" -smp 2 -nodefaults -display none \
 			-no-reboot -kernel "/boot/vmlinuz-$kver" -initrd "$out/l1.cpio.gz" \
 			-append "console=ttyS0 panic=-1 quiet ${NESTED_APPEND:-}" \
 			-serial "file:$console" -serial "file:$results" \
