@@ -175,6 +175,15 @@ cd "${ROOT:-.}" || exit 2
 export ROOT TRAPEZE FW L2
 passed=0
 failed=0
+pid="" wd=""
+# Stopped from outside (run.sh's overall timeout): the test and its watchdog
+# live in sessions of their own, so take them down too.
+stop_batch() {
+	[ -n "$pid" ] && kill -KILL -"$pid" 2>/dev/null
+	[ -n "$wd" ] && kill -KILL -"$wd" "$wd" 2>/dev/null
+	exit 143
+}
+trap stop_batch TERM INT
 for_each_test run_test
 echo "@@NESTED-DONE passed=$passed failed=$failed"
 [ "$failed" -eq 0 ]

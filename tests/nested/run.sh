@@ -40,6 +40,13 @@ results=$out/results.log
 console=$out/console.log
 active=$out/tests.active
 mkdir -p "$out" || exit 1
+# One run at a time per tree: every run writes the same files in build/nested.
+exec 9>"$out/.lock"
+if command -v flock >/dev/null && ! flock -w 1800 9; then
+	echo "nested: another run.sh held $out/.lock for 30 minutes"
+	echo "nested: 0 passed, 1 failed"
+	exit 1
+fi
 rm -f "$results" "$console" "$out/qemu.err" "$out/build.log"
 
 now_ms() {
@@ -81,7 +88,11 @@ while read -r n t; do
 	tmo[$n]=$t
 done < <(sh "$here/batch.sh" --names "$active")
 for want in "$@"; do
-	[ -n "${tmo[$want]+x}" ] || { echo "nested: no test named '$want' in $full"; exit 2; }
+	if [ -z "${tmo[$want]+x}" ]; then
+		echo "nested: no test named '$want' in $full"
+		echo "nested: 0 passed, 1 failed"
+		exit 2
+	fi
 done
 if [ ${#names[@]} -eq 0 ]; then
 	echo "nested: the table $list has no tests"
@@ -149,7 +160,8 @@ trap stop_child INT TERM
 
 kver=""
 if [ "$mode" = direct ]; then
-	echo "mode: direct ($(grep -owE 'vmx|svm' /proc/cpuinfo | head -n 1), /dev/kvm)"
+	echo "mode: direct"
+	echo "  host: $(grep -owE 'vmx|svm' /proc/cpuinfo | head -n 1 || echo 'no vmx/svm (NESTED_MODE=direct)'), KVM: $(test -d /sys/module/kvm_pvm && echo kvm_pvm || echo hardware)"
 	if nested_list_uses_l2 "$active" && ! "$here/build-l2.sh" >"$out/build.log" 2>&1; then
 		fatal="building the L2 payload failed: $(tail -n 1 "$out/build.log")"
 	fi
@@ -202,8 +214,14 @@ fi
 t_end=$(now_ms)
 
 # --- results ---------------------------------------------------------------
-[ -f "$results" ] && sed -i 's/\r$//' "$results"
 touch "$results" "$console"
+sed -i 's/\r$//' "$results"
+# Without a second serial port in L1 the markers went to the console, among
+# the kernel's messages: take them from there.
+if ! grep -q '^@@NESTED-' "$results" && grep -qa '@@NESTED-' "$console"; then
+	echo "nested: no markers on ttyS1; reading them from the console"
+	grep -ao '@@NESTED-.*' "$console" | tr -d '\r' >"$results"
+fi
 marker() {	# the first line starting with "@@NESTED-$1"
 	grep -m 1 -- "^@@NESTED-$1" "$results"
 }
