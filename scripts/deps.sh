@@ -8,7 +8,7 @@ PKGS=(
 	zlib1g-dev liblzma-dev libzstd-dev liblz4-dev	# kernel payload decompression
 	qemu-system-x86 linux-image-amd64	# nested test host and guest kernel
 	busybox-static cpio gzip		# guest userland and initramfs
-	kmod					# modinfo/depmod for the nested host
+	kmod xz-utils				# modules (maybe .ko.xz) for the nested host
 )
 
 missing=()
