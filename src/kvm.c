@@ -79,6 +79,9 @@ static int kvm_get_cpuid(struct kvm_host *kvm, char *err, size_t err_len)
 		return -e;
 	}
 	kvm->cpuid = cpuid;
+	for (u32 i = 0; i < cpuid->nent; i++)
+		if (cpuid->entries[i].function == 0)	/* vendor "AuthenticAMD": EBX = "Auth" */
+			kvm->amd = cpuid->entries[i].ebx == 0x68747541;
 	return 0;
 }
 

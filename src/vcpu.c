@@ -134,7 +134,14 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		vcpu_die(vcpu, STATUS_GUEST_ERROR, "KVM_EXIT_HLT: vCPU halted with no irqchip to wake it");
 		return true;
 	case VM_EXIT_SHUTDOWN:
-		vcpu_die(vcpu, STATUS_TRIPLE_FAULT, "KVM_EXIT_SHUTDOWN: triple fault");
+		/*
+		 * KVM on AMD SVM reinitializes the VMCB on a shutdown intercept,
+		 * so the registers below are the reset state, not the fault's.
+		 */
+		vcpu_die(vcpu, STATUS_TRIPLE_FAULT,
+			 vm->kvm->amd && !vm->kvm->software_backend ?
+			 "KVM_EXIT_SHUTDOWN: triple fault (AMD SVM: KVM has already reset the registers below)" :
+			 "KVM_EXIT_SHUTDOWN: triple fault");
 		return true;
 	case VM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x%llx on cpu %u",

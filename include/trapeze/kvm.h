@@ -19,6 +19,7 @@ struct kvm_host {
 	int max_vcpus;		/* KVM_CAP_MAX_VCPUS */
 	bool software_backend;	/* kvm_pvm: no VT-x/AMD-V underneath */
 	bool hw_virt;		/* vmx or svm in /proc/cpuinfo */
+	bool amd;		/* CPUID vendor AuthenticAMD (SVM semantics) */
 	struct kvm_cpuid2 *cpuid;	/* KVM_GET_SUPPORTED_CPUID, malloc'd */
 };
 
