@@ -1,0 +1,87 @@
+/*
+ * decompress gzip: the payload of CONFIG_KERNEL_GZIP, `gzip -n -f -9`
+ * (scripts/Makefile.lib cmd_gzip). One gzip member (RFC 1952); zlib checks
+ * its CRC-32 and ISIZE trailer. Anything after the member is ignored.
+ */
+#include <errno.h>
+#include <limits.h>
+
+#define ZLIB_CONST	/* next_in is a pointer to const */
+#include <zlib.h>
+
+#include "decompress_priv.h"
+
+/* inflateInit2 windowBits: 15-bit window, +16 accepts only a gzip wrapper (zlib.h). */
+#define DC_GZIP_WBITS (16 + MAX_WBITS)
+
+static uInt dc_uint_chunk(size_t n)
+{
+	return n < UINT_MAX ? (uInt)n : UINT_MAX;
+}
+
+int dc_gunzip(const u8 *buf, size_t len, struct dc_out *o, char *err,
+	      size_t err_len)
+{
+	z_stream zs = { 0 };
+	size_t in_pos = 0;
+	int zret, ret;
+
+	zret = inflateInit2(&zs, DC_GZIP_WBITS);
+	if (zret != Z_OK) {
+		dc_set_err(err, err_len, "gzip: cannot start zlib (%s)",
+			   zs.msg ? zs.msg : zError(zret));
+		return zret == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
+	}
+
+	for (;;) {
+		uInt in_chunk, out_room;
+
+		if (o->len == o->cap) {
+			ret = dc_out_grow(o, 1, err, err_len);
+			if (ret)
+				goto out_end;
+		}
+		/* zlib counts in uInt: feed at most 4 GiB - 1 per call */
+		in_chunk = dc_uint_chunk(len - in_pos);
+		out_room = dc_uint_chunk(o->cap - o->len);
+		zs.next_in = buf + in_pos;
+		zs.avail_in = in_chunk;
+		zs.next_out = o->buf + o->len;
+		zs.avail_out = out_room;
+
+		zret = inflate(&zs, Z_NO_FLUSH);
+		in_pos += in_chunk - zs.avail_in;
+		o->len += out_room - zs.avail_out;
+
+		if (zret == Z_STREAM_END) {
+			ret = 0;
+			goto out_end;
+		}
+		if (zret == Z_OK || zret == Z_BUF_ERROR) {
+			if (zs.avail_out == 0)
+				continue;	/* output full: grow and go on */
+			if (in_pos == len || zret == Z_BUF_ERROR) {
+				/* all input eaten, room left, no end: cut short */
+				dc_set_err(err, err_len,
+					   "gzip: truncated stream (input ends inside the gzip member)");
+				ret = -EINVAL;
+				goto out_end;
+			}
+			continue;	/* only the 4 GiB chunking stopped it */
+		}
+		if (zret == Z_MEM_ERROR) {
+			dc_set_err(err, err_len, "gzip: out of memory in zlib");
+			ret = -ENOMEM;
+			goto out_end;
+		}
+		/* Z_DATA_ERROR (bad header, data or CRC), Z_NEED_DICT, Z_STREAM_ERROR */
+		dc_set_err(err, err_len, "gzip: corrupt data at input offset %zu (%s)",
+			   in_pos, zs.msg ? zs.msg : zError(zret));
+		ret = -EINVAL;
+		goto out_end;
+	}
+
+out_end:
+	inflateEnd(&zs);
+	return ret;
+}
