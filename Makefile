@@ -20,7 +20,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BOOT_TEST  := $(BUILD)/tests/boot/boot_test
 
-.PHONY: all deps check check-unit check-boot check-nested clean demo
+.PHONY: all deps check check-unit check-boot check-nested clean demo linux-kernel
 all: $(BUILD)/trapeze firmware
 
 $(BUILD)/trapeze: $(OBJS)
@@ -44,17 +44,21 @@ include guest-firmware/firmware.mk
 deps:
 	scripts/deps.sh
 
+# The stock guest kernel the Linux boot tests use, at a stable path.
+linux-kernel:
+	scripts/link-kernel.sh $(BUILD)/linux
+
 check: deps
-	$(MAKE) all $(UNIT_BINS) $(BOOT_TEST)
+	$(MAKE) all linux-kernel $(UNIT_BINS) $(BOOT_TEST)
 	scripts/run-tests.sh
 
 check-unit: $(UNIT_BINS)
 	scripts/run-tests.sh unit
 
-check-boot: all $(BOOT_TEST)
+check-boot: all linux-kernel $(BOOT_TEST)
 	scripts/run-tests.sh boot
 
-check-nested: all
+check-nested: all linux-kernel
 	scripts/run-tests.sh nested
 
 clean:

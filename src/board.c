@@ -49,6 +49,10 @@ int board_create(struct board *board, struct vm *vm, char *err, size_t err_len)
 	if (r)
 		goto out_err;
 	board->pm_ready = true;
+	r = rtc_init(&board->rtc, NULL, NULL);	/* the host's clock */
+	if (r)
+		goto out_err;
+	board->rtc_ready = true;
 
 	r = board_claim(vm, &vm->pio, SERIAL_COM1_BASE, SERIAL_NR_PORTS, &serial_bus_ops,
 			&board->com1, "serial (COM1)", err, err_len);
@@ -62,6 +66,9 @@ int board_create(struct board *board, struct vm *vm, char *err, size_t err_len)
 		r = board_claim(vm, &vm->pio, ACPI_PM1A_EVT_PORT,
 				ACPI_PM1A_EVT_LEN + ACPI_PM1A_CNT_LEN, &acpi_pm_ops,
 				&board->pm, "acpi-pm1a", err, err_len);
+	if (!r)
+		r = board_claim(vm, &vm->pio, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops,
+				&board->rtc, "rtc", err, err_len);
 	if (!r)
 		r = board_claim(vm, &vm->pio, RESET_CF9_PORT, 1, &reset_ops,
 				&board->reset, "reset-control", err, err_len);
@@ -77,6 +84,9 @@ out_err:
 
 void board_destroy(struct board *board)
 {
+	if (board->rtc_ready)
+		rtc_destroy(&board->rtc);
+	board->rtc_ready = false;
 	if (board->pm_ready)
 		acpi_pm_destroy(&board->pm);
 	if (board->com1_ready)

@@ -45,13 +45,17 @@ void watch_byte(void *opaque, u8 byte)
 
 	if (w->fired)
 		return;
+	if (w->matched == w->len) {
+		/* Matched earlier: fire at the end of that line, so it is printed whole. */
+		if (byte == '\n') {
+			w->fired = true;
+			if (w->fire)
+				w->fire(w->opaque);
+		}
+		return;
+	}
 	while (w->matched && (u8)w->text[w->matched] != byte)
 		w->matched = w->fail[w->matched - 1];
 	if ((u8)w->text[w->matched] == byte)
 		w->matched++;
-	if (w->matched == w->len) {
-		w->fired = true;
-		if (w->fire)
-			w->fire(w->opaque);
-	}
 }

@@ -6,6 +6,7 @@
 #define TRAPEZE_BOARD_H
 
 #include "trapeze/devices/misc.h"
+#include "trapeze/devices/rtc.h"
 #include "trapeze/devices/serial.h"
 #include "trapeze/power.h"
 
@@ -19,6 +20,8 @@ struct board {
 	struct reset_ctl reset;
 	struct acpi_pm pm;
 	bool pm_ready;
+	struct rtc rtc;
+	bool rtc_ready;
 };
 
 /* Creates the devices and registers them on vm's buses. 0 or -errno. */

@@ -1,7 +1,8 @@
 /*
  * watch: finds a text in a byte stream as it passes (the guest's console
  * output for --stop-on), with a KMP automaton: constant work per byte, and
- * a match that spans any number of writes is still found.
+ * a match that spans any number of writes is still found. It fires at the
+ * newline that ends the line holding the match, so that line is complete.
  */
 #ifndef TRAPEZE_WATCH_H
 #define TRAPEZE_WATCH_H
@@ -14,7 +15,7 @@ struct watch {
 	size_t *fail;		/* KMP failure function, len entries */
 	size_t matched;		/* bytes of text matched so far */
 	bool fired;
-	void (*fire)(void *opaque);	/* called once, on the first match */
+	void (*fire)(void *opaque);	/* called once: end of the first matching line */
 	void *opaque;
 };
 

@@ -28,7 +28,7 @@ START_TEST(finds_text_once)
 	int fired = 0;
 
 	ck_assert_int_eq(watch_init(&w, "login:", count_fire, &fired), 0);
-	ck_assert_uint_eq(feed(&w, "Welcome\r\nbox login: ", &fired), 19);
+	ck_assert_uint_eq(feed(&w, "Welcome\r\nbox login: root\r\n", &fired), 26);
 	feed(&w, "login: login:", &fired);
 	ck_assert_int_eq(fired, 1);
 	watch_destroy(&w);
@@ -42,12 +42,12 @@ START_TEST(overlapping_prefixes)
 
 	/* A naive matcher that restarts after a mismatch misses this one. */
 	ck_assert_int_eq(watch_init(&w, "aab", count_fire, &fired), 0);
-	ck_assert_uint_eq(feed(&w, "aaab", &fired), 4);
+	ck_assert_uint_eq(feed(&w, "aaab\n", &fired), 5);
 	watch_destroy(&w);
 
 	fired = 0;
 	ck_assert_int_eq(watch_init(&w, "abab", count_fire, &fired), 0);
-	ck_assert_uint_eq(feed(&w, "abaabab", &fired), 7);
+	ck_assert_uint_eq(feed(&w, "abaabab\n", &fired), 8);
 	watch_destroy(&w);
 }
 END_TEST
@@ -58,7 +58,7 @@ START_TEST(no_match_no_fire)
 	int fired = 0;
 
 	ck_assert_int_eq(watch_init(&w, "reboot: Power down", count_fire, &fired), 0);
-	ck_assert_uint_eq(feed(&w, "reboot: Power dow", &fired), 0);
+	ck_assert_uint_eq(feed(&w, "reboot: Power dow\n", &fired), 0);
 	ck_assert_int_eq(fired, 0);
 	watch_destroy(&w);
 }
@@ -83,6 +83,9 @@ START_TEST(binary_bytes)
 	watch_byte(&w, 0xff);
 	ck_assert_int_eq(fired, 0);
 	watch_byte(&w, 0xfe);
+	ck_assert_int_eq(fired, 0);	/* not before the line ends */
+	watch_byte(&w, 'x');
+	watch_byte(&w, '\n');
 	ck_assert_int_eq(fired, 1);
 	watch_destroy(&w);
 }

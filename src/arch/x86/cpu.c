@@ -146,7 +146,8 @@ static void boot_sregs(struct kvm_sregs *sr, const struct boot_state *bs)
 		return;
 	case BOOT_MODE_PROT32:
 		flat_segment(&sr->cs, X86_SEL_CODE32, SEG_TYPE_CODE_XR_ACCESSED, false);
-		sr->cr0 = CR0_PE | CR0_ET | CR0_NE;
+		/* PVH ABI: PE set, every other writable CR0 bit clear. */
+		sr->cr0 = CR0_PE | CR0_ET;
 		sr->cr4 = 0;
 		sr->efer = 0;
 		break;
