@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "trapeze/config.h"
+#include "trapeze/debug/trace.h"
 #include "trapeze/guest_mem.h"
 
 #define CONFIG_MAX_CPUS 255	/* the host's real KVM limit is checked later */
@@ -25,6 +26,10 @@ enum {
 	OPT_TIMEOUT,
 	OPT_BOOT,
 	OPT_STOP_ON,
+	OPT_TRACE,
+	OPT_TRACE_FILE,
+	OPT_STATS,
+	OPT_STATS_JSON,
 };
 
 static const char usage_text[] =
@@ -58,6 +63,16 @@ static const char run_usage_text[] =
 	"                       (default 0: no limit)\n"
 	"      --stop-on TEXT   end the VM with status 0 as soon as the guest's\n"
 	"                       console prints TEXT (boot tests)\n"
+	"      --trace[=SPEC]   print one line per VM exit on stderr: vCPU, time,\n"
+	"                       exit reason, guest RIP, port/address, data, device.\n"
+	"                       SPEC is a comma list of classes io, mmio, hlt, irq,\n"
+	"                       debug, all (default all) and dev=NAME filters (port\n"
+	"                       I/O and MMIO to devices whose name starts with NAME;\n"
+	"                       'unclaimed' for nobody's), e.g. --trace=io,dev=serial\n"
+	"      --trace-file FILE  write the trace to FILE (implies --trace)\n"
+	"      --stats          at exit, print exits per reason and per device (count,\n"
+	"                       time spent in trapeze) and KVM's own counters\n"
+	"      --stats-json FILE  write the same statistics to FILE as JSON\n"
 	"  -h, --help           show this help and exit\n"
 	"\n"
 	"Sizes are bytes, or a number with K, M, G or T (binary units; an optional\n"
@@ -90,6 +105,10 @@ static const struct option run_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "boot", required_argument, NULL, OPT_BOOT },
 	{ "stop-on", required_argument, NULL, OPT_STOP_ON },
+	{ "trace", optional_argument, NULL, OPT_TRACE },
+	{ "trace-file", required_argument, NULL, OPT_TRACE_FILE },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -304,6 +323,29 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 			return config_error(err, err_len, "run: empty --stop-on text");
 		cfg->stop_on = arg;
 		return 0;
+	case OPT_TRACE: {
+		struct trace_filter f;
+		char why[CONFIG_ERR_LEN];
+
+		/* Checked here so a bad SPEC is a usage error before anything runs. */
+		if (trace_filter_parse(&f, arg, why, sizeof(why)))
+			return config_error(err, err_len, "run: %s", why);
+		cfg->trace = arg ? arg : "all";
+		return 0;
+	}
+	case OPT_TRACE_FILE:
+		if (!*arg)
+			return config_error(err, err_len, "run: empty --trace-file path");
+		cfg->trace_file = arg;
+		return 0;
+	case OPT_STATS:
+		cfg->stats = true;
+		return 0;
+	case OPT_STATS_JSON:
+		if (!*arg)
+			return config_error(err, err_len, "run: empty --stats-json path");
+		cfg->stats_json = arg;
+		return 0;
 	case OPT_BOOT:
 		if (strcmp(arg, "auto") == 0)
 			cfg->boot = CONFIG_BOOT_AUTO;
@@ -381,6 +423,8 @@ static int config_parse_run(struct vm_config *cfg, int argc, char **argv,
 	if (!cfg->kernel)
 		return config_error(err, err_len,
 				    "run: no kernel given (-k FILE)");
+	if (cfg->trace_file && !cfg->trace)
+		cfg->trace = "all";	/* --trace-file implies --trace */
 	return 0;
 }
 

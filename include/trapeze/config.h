@@ -44,6 +44,10 @@ struct vm_config {
 	unsigned int timeout_s;	/* --timeout SECONDS: 0 = none */
 	enum config_boot boot;	/* --boot=auto|linux|pvh */
 	const char *stop_on;	/* --stop-on TEXT: status 0 when the console prints it */
+	const char *trace;	/* --trace[=SPEC] (checked; "all" when bare), NULL = off */
+	const char *trace_file;	/* --trace-file FILE: trace there, not to stderr */
+	bool stats;		/* --stats: exit statistics on stderr at the end */
+	const char *stats_json;	/* --stats-json FILE: the same statistics as JSON */
 };
 
 /* Fills cfg from argv (argv[0] is the program name). 0 or -EINVAL with err set. */
