@@ -11,6 +11,7 @@
 
 #include "trapeze/config.h"
 #include "trapeze/console.h"
+#include "trapeze/debug/observe.h"
 #include "trapeze/kvm.h"
 #include "trapeze/loader.h"
 #include "trapeze/status.h"
@@ -111,6 +112,9 @@ static int run_guest(const struct vm_config *cfg)
 		}
 		vm.board.com1.tap = (struct serial_tap){ .byte = watch_byte, .opaque = &stop_on };
 	}
+	r = observe_create(&vm.observe, &vm, err, sizeof(err));	/* --trace, --stats */
+	if (r)
+		goto out_vm;
 	r = term_raw_enter(STDIN_FILENO);
 	if (r)
 		fprintf(stderr, "trapeze: warning: cannot put the terminal in raw mode: %s\n",
@@ -124,11 +128,14 @@ static int run_guest(const struct vm_config *cfg)
 	status = vm_run(&vm, cfg->timeout_s);
 	console_stop(&con);
 	term_restore();
+	observe_report(vm.observe);
 	fprintf(stderr, "trapeze: %s; exit status %d\n",
 		vm.stop_reason ? vm.stop_reason : "VM stopped", status);
 	err[0] = '\0';
 
 out_vm:
+	observe_destroy(vm.observe);
+	vm.observe = NULL;
 	vm_destroy(&vm);
 	watch_destroy(&stop_on);
 	kvm_close(&kvm);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "trapeze/arch/x86/cpu.h"
+#include "trapeze/debug/observe.h"
 #include "trapeze/exit.h"
 #include "trapeze/status.h"
 #include "trapeze/vcpu.h"
@@ -104,25 +105,18 @@ static void vcpu_system_event(struct vcpu *vcpu, u32 type)
 	}
 }
 
-/* Handles one exit. Returns true when this vCPU should stop running. */
-static bool vcpu_handle_exit(struct vcpu *vcpu)
+/* Carries out one decoded exit. Returns true when this vCPU should stop running. */
+static bool vcpu_dispatch(struct vcpu *vcpu, const struct vm_exit *e)
 {
 	struct vm *vm = vcpu->vm;
-	struct vm_exit e;
 	char what[160];
 
-	if (exit_decode(vcpu->run, vcpu->run_size, &e) < 0) {
-		snprintf(what, sizeof(what), "malformed %s exit from KVM",
-			 exit_kind_name(e.kind));
-		vcpu_die(vcpu, STATUS_VMM_ERROR, what);
-		return true;
-	}
-	switch (e.kind) {
+	switch (e->kind) {
 	case VM_EXIT_IO:
-		exit_handle_io(&vm->pio, &e.io);
+		exit_handle_io(&vm->pio, &e->io);
 		return false;
 	case VM_EXIT_MMIO:
-		exit_handle_mmio(&vm->mmio, &e.mmio);
+		exit_handle_mmio(&vm->mmio, &e->mmio);
 		return false;
 	case VM_EXIT_INTR:
 		return false;	/* a signal; the loop checks for a stop */
@@ -145,26 +139,50 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		return true;
 	case VM_EXIT_FAIL_ENTRY:
 		snprintf(what, sizeof(what), "KVM_EXIT_FAIL_ENTRY: hardware entry failure reason 0x%llx on cpu %u",
-			 (unsigned long long)e.fail_entry.reason, e.fail_entry.cpu);
+			 (unsigned long long)e->fail_entry.reason, e->fail_entry.cpu);
 		vcpu_die(vcpu, STATUS_GUEST_ERROR, what);
 		return true;
 	case VM_EXIT_INTERNAL_ERROR:
-		vcpu_internal_error(vcpu, &e.internal);
+		vcpu_internal_error(vcpu, &e->internal);
 		return true;
 	case VM_EXIT_SYSTEM_EVENT:
-		vcpu_system_event(vcpu, e.system_event.type);
+		vcpu_system_event(vcpu, e->system_event.type);
 		return true;
 	case VM_EXIT_DEBUG:
 		snprintf(what, sizeof(what), "KVM_EXIT_DEBUG: exception %u at %llx (no debugger attached)",
-			 e.debug.exception, (unsigned long long)e.debug.pc);
+			 e->debug.exception, (unsigned long long)e->debug.pc);
 		vcpu_die(vcpu, STATUS_GUEST_ERROR, what);
 		return true;
 	case VM_EXIT_UNKNOWN:
 		break;
 	}
-	snprintf(what, sizeof(what), "unhandled exit reason %u", e.reason);
+	snprintf(what, sizeof(what), "unhandled exit reason %u", e->reason);
 	vcpu_die(vcpu, STATUS_GUEST_ERROR, what);
 	return true;
+}
+
+/* Decodes and handles one exit. Returns true when this vCPU should stop running. */
+static bool vcpu_handle_exit(struct vcpu *vcpu)
+{
+	struct observe_exit x;
+	struct vm_exit e;
+	char what[96];
+	bool stop;
+
+	if (exit_decode(vcpu->run, vcpu->run_size, &e) < 0) {
+		snprintf(what, sizeof(what), "malformed %s exit from KVM",
+			 exit_kind_name(e.kind));
+		vcpu_die(vcpu, STATUS_VMM_ERROR, what);
+		return true;
+	}
+	/* --trace/--stats: when they are off, this one predictable test is their cost. */
+	if (__builtin_expect(vcpu->vm->observe != NULL, 0)) {
+		observe_exit_begin(vcpu->vm->observe, vcpu, &e, &x);
+		stop = vcpu_dispatch(vcpu, &e);
+		observe_exit_end(vcpu->vm->observe, vcpu, &e, &x);
+		return stop;
+	}
+	return vcpu_dispatch(vcpu, &e);
 }
 
 static void *vcpu_thread(void *arg)
@@ -182,6 +200,8 @@ static void *vcpu_thread(void *arg)
 	while (!vm_stopping(vcpu->vm)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
+				if (errno == EINTR && vcpu->vm->observe)
+					observe_kick(vcpu->vm->observe, vcpu);
 				/* Kicked: clear the request unless we are stopping. */
 				vcpu->run->immediate_exit = 0;
 				continue;

@@ -23,6 +23,8 @@
 #include "trapeze/kvm.h"
 #include "trapeze/vcpu.h"
 
+struct observe;
+
 struct vm {
 	struct kvm_host *kvm;
 	const struct vm_config *cfg;
@@ -33,6 +35,8 @@ struct vm {
 	struct board board;
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;
+	/* --trace/--stats hooks (debug/observe.h); NULL when off, set before the vCPUs run. */
+	struct observe *observe;
 
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
