@@ -44,6 +44,10 @@ include guest-firmware/firmware.mk
 deps:
 	scripts/deps.sh
 
+# The main job on a built-in default: Debian's kernel to a busybox shell.
+demo: deps all
+	scripts/demo.sh
+
 # The stock guest kernel the Linux boot tests use, at a stable path.
 linux-kernel:
 	scripts/link-kernel.sh $(BUILD)/linux

@@ -30,6 +30,7 @@ static int board_claim(struct vm *vm, struct bus *bus, u64 base, u64 len,
 
 int board_create(struct board *board, struct vm *vm, char *err, size_t err_len)
 {
+	static const struct legacy_probe_range probes[] = LEGACY_PROBE_RANGES;
 	struct irq_line com1_irq = {
 		.set = irq_kvm_set, .opaque = &vm->fd, .gsi = SERIAL_COM1_IRQ,
 	};
@@ -70,11 +71,14 @@ int board_create(struct board *board, struct vm *vm, char *err, size_t err_len)
 		r = board_claim(vm, &vm->pio, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops,
 				&board->rtc, "rtc", err, err_len);
 	if (!r)
-		r = board_claim(vm, &vm->pio, RESET_CF9_PORT, 1, &reset_ops,
+		r = board_claim(vm, &vm->pio, RESET_WINDOW_PORT, RESET_WINDOW_LEN, &reset_ops,
 				&board->reset, "reset-control", err, err_len);
 	if (!r)
 		r = board_claim(vm, &vm->pio, POST_PORT, 1, &sink_ops, NULL,
 				"post-code", err, err_len);
+	for (size_t i = 0; !r && i < ARRAY_SIZE(probes); i++)
+		r = board_claim(vm, &vm->pio, probes[i].port, probes[i].len, &sink_ops,
+				NULL, probes[i].name, err, err_len);
 	return r;
 
 out_err:

@@ -4,6 +4,11 @@
  * resets the machine. The FADT's RESET_REG points here with value 0x06 (SYS_RST|RST_CPU),
  * and Linux's reboot=pci writes it directly. The VM ends with STATUS_REBOOT.
  * Reads return the last value written, as on the chipsets.
+ *
+ * The device answers for the whole PCI configuration window 0xCF8-0xCFF,
+ * which 0xCF9 sits inside, as "no PCI here" (reads all-ones, writes
+ * dropped), so the dword accesses PCI probing makes are answered quietly.
+ * A PCI host bridge takes the window over and forwards 0xCF9 here.
  */
 #include "trapeze/devices/misc.h"
 #include "trapeze/status.h"
@@ -14,8 +19,10 @@ static void reset_read(void *dev, u64 offset, void *data, u32 len)
 {
 	struct reset_ctl *rc = dev;
 
-	(void)offset;
-	(void)len;	/* the range is one byte long: len is 1 */
+	if (offset != RESET_CF9_OFFSET || len != 1) {
+		sink_read(dev, offset, data, len);
+		return;
+	}
 	*(u8 *)data = __atomic_load_n(&rc->last, __ATOMIC_RELAXED);
 }
 
@@ -24,8 +31,8 @@ static void reset_write(void *dev, u64 offset, const void *data, u32 len)
 	struct reset_ctl *rc = dev;
 	u8 v = *(const u8 *)data;
 
-	(void)offset;
-	(void)len;
+	if (offset != RESET_CF9_OFFSET || len != 1)
+		return;
 	__atomic_store_n(&rc->last, v, __ATOMIC_RELAXED);
 	if (v & RESET_CF9_RST_CPU)
 		power_request(&rc->power, STATUS_REBOOT,

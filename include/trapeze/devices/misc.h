@@ -20,6 +20,21 @@
 #define I8042_CMD_PORT 0x64
 #define POST_PORT 0x80
 
+/*
+ * Legacy ports Linux probes on every boot with nothing behind them here:
+ * COM2-COM4, Super I/O configuration indexes, the DMA page registers. A
+ * sink answers them as "absent" (all-ones) without a log line each boot.
+ */
+struct legacy_probe_range {
+	u16 port;
+	u16 len;
+	const char *name;
+};
+#define LEGACY_PROBE_RANGES { \
+	{ 0x2f8, 8, "com2-absent" }, { 0x3e8, 8, "com3-absent" }, \
+	{ 0x2e8, 8, "com4-absent" }, { 0x2e, 2, "superio-absent" }, \
+	{ 0x4e, 2, "superio2-absent" }, { 0x81, 15, "dma-page-absent" } }
+
 /* ACPI PM1a blocks (ACPI 6.5 section 4.8.3); FADT points here. */
 #define ACPI_PM1A_EVT_PORT 0x600
 #define ACPI_PM1A_EVT_LEN 4
@@ -50,9 +65,13 @@ void acpi_pm_destroy(struct acpi_pm *pm);
 extern const struct bus_ops acpi_pm_ops;	/* registered over 0x600..0x605 */
 
 /*
- * Reset control register (0xCF9): RST_CPU ends the VM as a reboot. A later
- * PCI host bridge owning 0xCF8-0xCFF must forward byte accesses at 0xCF9 here.
+ * Reset control register (0xCF9): RST_CPU ends the VM as a reboot. Registered
+ * over the PCI configuration window 0xCF8-0xCFF, whose other ports read as "no
+ * PCI"; a later PCI host bridge owning the window forwards 0xCF9 here.
  */
+#define RESET_WINDOW_PORT 0xcf8
+#define RESET_WINDOW_LEN 8
+#define RESET_CF9_OFFSET 1
 #define RESET_CF9_PORT 0xcf9
 #define RESET_CF9_VALUE 0x06	/* what the FADT tells the guest to write */
 struct reset_ctl {
