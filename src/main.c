@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "trapeze/arch/x86/boot_linux.h"
+#include "trapeze/boot.h"
 #include "trapeze/config.h"
 #include "trapeze/console.h"
 #include "trapeze/debug/observe.h"
@@ -39,27 +41,14 @@ static int block_signals(void)
 	return vcpu_install_kick_handler();
 }
 
-/* Reads, checks and places the guest image; fills bs. */
-static int load_image(const struct vm_config *cfg, struct vm *vm, const u8 *image,
-		      size_t size, struct boot_state *bs, char *err, size_t err_len)
-{
-	if (cfg->flat)
-		return loader_load_flat(&vm->mem, image, size, cfg->flat_addr, bs, err, err_len);
-	return loader_load_elf(&vm->mem, image, size, bs, err, err_len);
-}
-
+/* Refuses files that are no image at all before touching /dev/kvm. */
 static int check_image_kind(const struct vm_config *cfg, const u8 *image, size_t size,
 			    char *err, size_t err_len)
 {
-	/* The images loaded so far take no initrd or command line: say so, never ignore them. */
-	if (cfg->initrd || cfg->cmdline) {
-		snprintf(err, err_len, "--initrd and --cmdline need a Linux kernel; '%s' is not one",
-			 cfg->kernel);
-		return -EINVAL;
-	}
-	if (cfg->flat || loader_detect(image, size) != IMAGE_UNKNOWN)
+	if (cfg->flat || linux_is_bzimage(image, size) ||
+	    loader_detect(image, size) != IMAGE_UNKNOWN)
 		return 0;
-	snprintf(err, err_len, "kernel '%s' is not a known image (ELF32, ELF64; "
+	snprintf(err, err_len, "kernel '%s' is not a known image (bzImage, ELF32, ELF64; "
 		 "raw binaries need --flat ADDR)", cfg->kernel);
 	return -ENOEXEC;
 }
@@ -76,6 +65,7 @@ static int run_guest(const struct vm_config *cfg)
 	struct console con;
 	struct watch stop_on = { 0 };
 	struct boot_state bs;
+	enum boot_path path;
 	char err[ERR_LEN] = "";
 	u8 *image = NULL;
 	size_t size = 0;
@@ -96,7 +86,9 @@ static int run_guest(const struct vm_config *cfg)
 		goto out_free;
 	r = vm_create(&vm, &kvm, cfg, err, sizeof(err));
 	if (!r)
-		r = load_image(cfg, &vm, image, size, &bs, err, sizeof(err));
+		r = boot_prepare(&vm, cfg, image, size, &bs, &path, err, sizeof(err));
+	if (!r && (path == BOOT_PATH_LINUX || path == BOOT_PATH_PVH))
+		fprintf(stderr, "trapeze: booting Linux through the %s\n", boot_path_name(path));
 	if (!r && (r = vcpu_set_boot_state(&vm.vcpus[0], &bs)))
 		snprintf(err, sizeof(err), "cannot set the boot vCPU's registers: %s", strerror(-r));
 	free(image);

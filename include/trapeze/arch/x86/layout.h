@@ -39,6 +39,21 @@
 #define X86_ACPI_BASE		0xe0000ULL	/* ACPI tables, RSDP first: 0xe0000-0xfffff */
 #define X86_ACPI_END		0x100000ULL
 
+/*
+ * PCI (bus 0 only) inside the 32-bit hole [3 GiB, 4 GiB), which also holds
+ * the IOAPIC (0xFEC00000) and LAPIC (0xFEE00000) that KVM emulates, and
+ * KVM's real-mode TSS pages near 0xFFFBC000.
+ */
+#define X86_PCI_MMIO32_BASE	0xC0000000ULL	/* 32-bit memory BARs */
+#define X86_PCI_MMIO32_SIZE	0x20000000ULL	/* 512 MiB */
+#define X86_PCI_ECAM_BASE	0xE0000000ULL	/* MMCONFIG for bus 0: 1 MiB */
+#define X86_PCI_ECAM_SIZE	0x100000ULL
+#define X86_PCI_MMIO64_BASE	0x20000000000ULL	/* 2 TiB: above any guest RAM */
+#define X86_PCI_MMIO64_SIZE	0x1000000000ULL		/* 64 GiB */
+#define X86_PCI_IO_BASE		0xC000ULL	/* I/O BARs */
+#define X86_PCI_IO_SIZE		0x4000ULL
+#define X86_PCI_INTX_GSI_BASE	16		/* INTA#-INTD# swizzle onto IOAPIC pins 16-19 */
+
 /* Flat real-mode images live in [X86_FLAT_MIN, X86_FLAT_MAX). */
 #define X86_FLAT_MIN		0x500ULL
 #define X86_FLAT_MAX		0xA0000ULL
