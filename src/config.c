@@ -30,6 +30,8 @@ enum {
 	OPT_TRACE_FILE,
 	OPT_STATS,
 	OPT_STATS_JSON,
+	OPT_RNG,
+	OPT_CONSOLE,
 };
 
 static const char usage_text[] =
@@ -58,7 +60,8 @@ static const char run_usage_text[] =
 	"                       KVM may allow fewer)\n"
 	"  -i, --initrd FILE    initial ramdisk for a Linux kernel\n"
 	"  -p, --cmdline TEXT   appended to the kernel command line, which starts\n"
-	"                       with console=ttyS0\n"
+	"                       with console=ttyS0 (console=hvc0 with --console\n"
+	"                       virtio)\n"
 	"      --boot MODE      how a Linux bzImage is entered: auto (default:\n"
 	"                       unpack it here, enter the vmlinux through its PVH\n"
 	"                       note, else the boot protocol), linux (64-bit boot\n"
@@ -79,12 +82,22 @@ static const char run_usage_text[] =
 	"      --stats          at exit, print exits per reason and per device (count,\n"
 	"                       time spent in trapeze) and KVM's own counters\n"
 	"      --stats-json FILE  write the same statistics to FILE as JSON\n"
+	"  -d, --disk FILE[,ro] a raw disk image as a virtio-blk disk (/dev/vda,\n"
+	"                       then vdb, ...; up to 8). ,ro: the guest may only\n"
+	"                       read it. The file is locked while trapeze runs; a\n"
+	"                       size not a multiple of 512 leaves the tail unseen\n"
+	"      --rng            a virtio-rng device (/dev/hwrng) fed by getrandom()\n"
+	"      --console DEV    the interactive console: serial (default: the\n"
+	"                       UART, ttyS0) or virtio (virtio-console, hvc0; the\n"
+	"                       kernel command line then starts with console=hvc0\n"
+	"                       and early messages go to the UART's earlycon)\n"
 	"  -h, --help           show this help and exit\n"
 	"\n"
 	"Sizes are bytes, or a number with K, M, G or T (binary units; an optional\n"
 	"B or iB may follow, e.g. 512MiB).\n"
 	"\n"
-	"Console: the guest's serial port reads stdin and writes stdout.\n"
+	"Console: the guest's serial port (or hvc0 with --console virtio) reads\n"
+	"stdin and writes stdout.\n"
 	"  Ctrl-A x         quit (exit status 10)\n"
 	"  Ctrl-A Ctrl-A    send one Ctrl-A to the guest\n"
 	"\n"
@@ -115,6 +128,9 @@ static const struct option run_options[] = {
 	{ "trace-file", required_argument, NULL, OPT_TRACE_FILE },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
+	{ "disk", required_argument, NULL, 'd' },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -124,7 +140,7 @@ static const struct option run_options[] = {
  * argument is reported, not skipped. ':': a missing argument returns ':'
  * rather than '?', so the two errors get different messages.
  */
-static const char run_shortopts[] = "+:k:m:c:i:p:h";
+static const char run_shortopts[] = "+:k:m:c:i:p:d:h";
 
 const char *config_usage(void)
 {
@@ -279,6 +295,37 @@ static int config_parse_memory(struct vm_config *cfg, const char *arg,
 	return 0;
 }
 
+/*
+ * -d FILE[,ro]: a final ",ro" makes the disk read-only; any other comma is
+ * part of the file name (so "a,b.img" is a file, and a typo such as ",r0"
+ * surfaces as a missing file when the disk is opened).
+ */
+static int config_parse_disk(struct vm_config *cfg, const char *arg,
+			     char *err, size_t err_len)
+{
+	struct config_disk *d;
+	size_t len = strlen(arg);
+	bool ro = false;
+
+	if (cfg->nr_disks >= CONFIG_MAX_DISKS)
+		return config_error(err, err_len, "run: too many disks (at most %d)",
+				    CONFIG_MAX_DISKS);
+	if (len >= 3 && !strcmp(arg + len - 3, ",ro")) {
+		ro = true;
+		len -= 3;
+	}
+	if (!len)
+		return config_error(err, err_len, "run: empty disk path in '%s'", arg);
+	if (len >= CONFIG_DISK_PATH_MAX)
+		return config_error(err, err_len, "run: disk path longer than %d bytes",
+				    CONFIG_DISK_PATH_MAX - 1);
+	d = &cfg->disks[cfg->nr_disks++];
+	memcpy(d->path, arg, len);
+	d->path[len] = '\0';
+	d->ro = ro;
+	return 0;
+}
+
 /* One option of `trapeze run` with its argument; 0 or -EINVAL. */
 static int config_parse_run_option(struct vm_config *cfg, int opt,
 				   const char *arg, char *err, size_t err_len)
@@ -351,6 +398,20 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 		if (!*arg)
 			return config_error(err, err_len, "run: empty --stats-json path");
 		cfg->stats_json = arg;
+		return 0;
+	case 'd':
+		return config_parse_disk(cfg, arg, err, err_len);
+	case OPT_RNG:
+		cfg->rng = true;
+		return 0;
+	case OPT_CONSOLE:
+		if (strcmp(arg, "serial") == 0)
+			cfg->console = CONFIG_CONSOLE_SERIAL;
+		else if (strcmp(arg, "virtio") == 0)
+			cfg->console = CONFIG_CONSOLE_VIRTIO;
+		else
+			return config_error(err, err_len,
+					    "run: bad --console '%s' (serial or virtio)", arg);
 		return 0;
 	case OPT_BOOT:
 		if (strcmp(arg, "auto") == 0)

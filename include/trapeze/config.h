@@ -16,6 +16,8 @@
 #define CONFIG_DEFAULT_RAM (256ULL << 20)
 #define CONFIG_DEFAULT_CPUS 1
 #define CONFIG_ERR_LEN 256
+#define CONFIG_MAX_DISKS 8		/* -d/--disk may be given this many times */
+#define CONFIG_DISK_PATH_MAX 4096	/* bytes of a disk path, NUL included */
 
 enum config_command {
 	CONFIG_CMD_RUN,
@@ -30,6 +32,18 @@ enum config_boot {
 	CONFIG_BOOT_AUTO,	/* PVH entry of the vmlinux inside when possible, else bzImage */
 	CONFIG_BOOT_LINUX,	/* bzImage 64-bit boot protocol, in-guest decompressor */
 	CONFIG_BOOT_PVH,	/* PVH entry only; fail when the kernel has none */
+};
+
+/* Which device the interactive console uses (--console). */
+enum config_console {
+	CONFIG_CONSOLE_SERIAL,	/* the 16550A UART, ttyS0 in the guest (default) */
+	CONFIG_CONSOLE_VIRTIO,	/* virtio-console port 0, hvc0 in the guest */
+};
+
+/* One -d/--disk FILE[,ro]: a raw image served by virtio-blk. */
+struct config_disk {
+	char path[CONFIG_DISK_PATH_MAX];	/* FILE, without the ",ro" */
+	bool ro;			/* ",ro": the guest may only read */
 };
 
 struct vm_config {
@@ -48,6 +62,10 @@ struct vm_config {
 	const char *trace_file;	/* --trace-file FILE: trace there, not to stderr */
 	bool stats;		/* --stats: exit statistics on stderr at the end */
 	const char *stats_json;	/* --stats-json FILE: the same statistics as JSON */
+	struct config_disk disks[CONFIG_MAX_DISKS];	/* -d/--disk, in order */
+	unsigned int nr_disks;
+	bool rng;		/* --rng: a virtio-rng device */
+	enum config_console console;	/* --console serial|virtio */
 };
 
 /* Fills cfg from argv (argv[0] is the program name). 0 or -EINVAL with err set. */
