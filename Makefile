@@ -20,7 +20,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BOOT_TEST  := $(BUILD)/tests/boot/boot_test
 
-.PHONY: all deps check check-unit check-boot check-nested clean demo linux-kernel
+.PHONY: all deps check check-unit check-boot check-nested clean demo linux-kernel bench
 all: $(BUILD)/trapeze firmware
 
 $(BUILD)/trapeze: $(OBJS)
@@ -64,6 +64,10 @@ check-boot: all linux-kernel $(BOOT_TEST)
 
 check-nested: all linux-kernel
 	scripts/run-tests.sh nested
+
+# Benchmarks (bench/README.md): numbers, never a pass/fail; not part of check.
+bench: deps all
+	bench/run.sh $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD)

@@ -88,7 +88,7 @@ static int run_guest(const struct vm_config *cfg)
 	if (!r)
 		r = boot_prepare(&vm, cfg, image, size, &bs, &path, err, sizeof(err));
 	if (!r && (path == BOOT_PATH_LINUX || path == BOOT_PATH_PVH))
-		fprintf(stderr, "trapeze: booting Linux through the %s\n", boot_path_name(path));
+		fprintf(stderr, "trapeze: booting through the %s\n", boot_path_name(path));
 	if (!r && (r = vcpu_set_boot_state(&vm.vcpus[0], &bs)))
 		snprintf(err, sizeof(err), "cannot set the boot vCPU's registers: %s", strerror(-r));
 	free(image);

@@ -183,6 +183,9 @@ START_TEST(boot_row)
 
 	ck_assert_int_ge(out_fd, 0);
 	ck_assert_int_ge(err_fd, 0);
+	/* Append mode: a test that opens /dev/stderr by name must not overwrite. */
+	fcntl(out_fd, F_SETFL, O_APPEND);
+	fcntl(err_fd, F_SETFL, O_APPEND);
 	unlink(out_path);
 	unlink(err_path);
 	status = run_row(r, out_fd, err_fd, &secs);

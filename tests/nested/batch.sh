@@ -114,7 +114,12 @@ run_test() {
 	start=$(now_ms)
 	# Own session and process group: the watchdog kills everything the
 	# command started. stdin is /dev/null so no test waits for input.
-	setsid sh -c "$cmd" </dev/null >"$out" 2>"$err" &
+	# Append mode, so a test that also opens /dev/stdout or /dev/stderr by
+	# name (--trace-file /dev/stderr) adds to the output instead of
+	# overwriting it at its own offset.
+	: >"$out"
+	: >"$err"
+	setsid sh -c "$cmd" </dev/null >>"$out" 2>>"$err" &
 	pid=$!
 	# shellcheck disable=SC2016 # $1..$3 are the inner shell's arguments
 	setsid sh -c 'sleep "$1"; : >"$2"; kill -TERM -"$3"; sleep 3; kill -KILL -"$3"' \
