@@ -4,9 +4,7 @@
  * decoders share. Contracts in include/trapeze/decompress.h.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,17 +32,6 @@ static const u8 magic_zstd[] = { 0x28, 0xb5, 0x2f, 0xfd };	/* RFC 8878 3.1.1, LE
 static const u8 magic_lz4_legacy[] = { 0x02, 0x21, 0x4c, 0x18 };	/* LE 0x184C2102 */
 static const u8 magic_bzip2[] = { 'B', 'Z', 'h' };	/* followed by '1'..'9' */
 static const u8 magic_lzo[] = { 0x89, 'L', 'Z', 'O', 0x00, 0x0d, 0x0a, 0x1a, 0x0a };
-
-void dc_set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 static bool has_magic(const u8 *buf, size_t len, const u8 *magic, size_t n)
 {
@@ -108,7 +95,7 @@ const char *decompress_kind_name(enum compress_kind k)
 
 void dc_err_too_big(const struct dc_out *o, char *err, size_t err_len)
 {
-	dc_set_err(err, err_len,
+	errmsg_set(err, err_len,
 		   "decompressed payload exceeds the %zu-byte limit", o->max_out);
 }
 
@@ -139,7 +126,7 @@ int dc_out_grow(struct dc_out *o, size_t want, char *err, size_t err_len)
 
 	p = realloc(o->buf, new_cap);
 	if (!p) {
-		dc_set_err(err, err_len,
+		errmsg_set(err, err_len,
 			   "out of memory growing the output to %zu bytes",
 			   new_cap);
 		return -ENOMEM;
@@ -219,14 +206,14 @@ static int dc_copy(const u8 *buf, size_t len, size_t max_out, u8 **out,
 	u8 *p;
 
 	if (len > max_out) {
-		dc_set_err(err, err_len,
+		errmsg_set(err, err_len,
 			   "uncompressed payload of %zu bytes exceeds the %zu-byte limit",
 			   len, max_out);
 		return -EFBIG;
 	}
 	p = malloc(len ? len : 1);
 	if (!p) {
-		dc_set_err(err, err_len, "out of memory copying %zu bytes", len);
+		errmsg_set(err, err_len, "out of memory copying %zu bytes", len);
 		return -ENOMEM;
 	}
 	memcpy(p, buf, len);
@@ -239,18 +226,18 @@ static int dc_refuse(enum compress_kind k, const u8 *buf, size_t len,
 		     char *err, size_t err_len)
 {
 	if (k == COMPRESS_BZIP2 || k == COMPRESS_LZO) {
-		dc_set_err(err, err_len,
+		errmsg_set(err, err_len,
 			   "%s-compressed kernels are not supported; use --boot=linux",
 			   decompress_kind_name(k));
 		return -ENOTSUP;
 	}
 	if (!buf || len < 4) {
-		dc_set_err(err, err_len,
+		errmsg_set(err, err_len,
 			   "payload of %zu bytes is too short to be compressed data",
 			   buf ? len : 0);
 		return -EINVAL;
 	}
-	dc_set_err(err, err_len,
+	errmsg_set(err, err_len,
 		   "unrecognised compression format (magic %02x %02x %02x %02x)",
 		   buf[0], buf[1], buf[2], buf[3]);
 	return -EINVAL;
@@ -278,7 +265,7 @@ int decompress(const u8 *buf, size_t len, size_t max_out, u8 **out,
 	o.cap = dc_initial_cap(buf, len, o.limit);
 	o.buf = malloc(o.cap);
 	if (!o.buf) {
-		dc_set_err(err, err_len, "out of memory allocating %zu bytes",
+		errmsg_set(err, err_len, "out of memory allocating %zu bytes",
 			   o.cap);
 		return -ENOMEM;
 	}

@@ -28,7 +28,7 @@ int dc_gunzip(const u8 *buf, size_t len, struct dc_out *o, char *err,
 
 	zret = inflateInit2(&zs, DC_GZIP_WBITS);
 	if (zret != Z_OK) {
-		dc_set_err(err, err_len, "gzip: cannot start zlib (%s)",
+		errmsg_set(err, err_len, "gzip: cannot start zlib (%s)",
 			   zs.msg ? zs.msg : zError(zret));
 		return zret == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
 	}
@@ -62,7 +62,7 @@ int dc_gunzip(const u8 *buf, size_t len, struct dc_out *o, char *err,
 				continue;	/* output full: grow and go on */
 			if (in_pos == len || zret == Z_BUF_ERROR) {
 				/* all input eaten, room left, no end: cut short */
-				dc_set_err(err, err_len,
+				errmsg_set(err, err_len,
 					   "gzip: truncated stream (input ends inside the gzip member)");
 				ret = -EINVAL;
 				goto out_end;
@@ -70,12 +70,12 @@ int dc_gunzip(const u8 *buf, size_t len, struct dc_out *o, char *err,
 			continue;	/* only the 4 GiB chunking stopped it */
 		}
 		if (zret == Z_MEM_ERROR) {
-			dc_set_err(err, err_len, "gzip: out of memory in zlib");
+			errmsg_set(err, err_len, "gzip: out of memory in zlib");
 			ret = -ENOMEM;
 			goto out_end;
 		}
 		/* Z_DATA_ERROR (bad header, data or CRC), Z_NEED_DICT, Z_STREAM_ERROR */
-		dc_set_err(err, err_len, "gzip: corrupt data at input offset %zu (%s)",
+		errmsg_set(err, err_len, "gzip: corrupt data at input offset %zu (%s)",
 			   in_pos, zs.msg ? zs.msg : zError(zret));
 		ret = -EINVAL;
 		goto out_end;

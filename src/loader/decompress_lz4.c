@@ -47,7 +47,7 @@ static int dc_lz4_block(const u8 *src, u32 csize, struct dc_out *o,
 	if (!*scratch) {
 		*scratch = malloc(DC_LZ4_LEGACY_BLOCK);
 		if (!*scratch) {
-			dc_set_err(err, err_len, "lz4: out of memory for a block buffer");
+			errmsg_set(err, err_len, "lz4: out of memory for a block buffer");
 			return -ENOMEM;
 		}
 	}
@@ -58,7 +58,7 @@ static int dc_lz4_block(const u8 *src, u32 csize, struct dc_out *o,
 	return dc_out_append(o, *scratch, (size_t)n, err, err_len);
 
 corrupt:
-	dc_set_err(err, err_len, "lz4: corrupt block at input offset %zu", in_off);
+	errmsg_set(err, err_len, "lz4: corrupt block at input offset %zu", in_off);
 	return -EINVAL;
 }
 
@@ -76,7 +76,7 @@ int dc_unlz4(const u8 *buf, size_t len, struct dc_out *o, char *err,
 		u32 word;
 
 		if (rest < 4) {
-			dc_set_err(err, err_len,
+			errmsg_set(err, err_len,
 				   "lz4: truncated block header at input offset %zu", pos);
 			ret = -EINVAL;
 			goto out_free_scratch;
@@ -86,7 +86,7 @@ int dc_unlz4(const u8 *buf, size_t len, struct dc_out *o, char *err,
 			/* the kernel's size trailer, or an empty frame's magic */
 			if (word == (u32)o->len || word == DC_LZ4_LEGACY_MAGIC)
 				break;
-			dc_set_err(err, err_len,
+			errmsg_set(err, err_len,
 				   "lz4: trailing size %u does not match the %zu decoded bytes",
 				   word, o->len);
 			ret = -EINVAL;
@@ -97,14 +97,14 @@ int dc_unlz4(const u8 *buf, size_t len, struct dc_out *o, char *err,
 		if (word == DC_LZ4_LEGACY_MAGIC)
 			continue;	/* a concatenated legacy frame begins */
 		if (word == 0 || word > max_csize) {
-			dc_set_err(err, err_len,
+			errmsg_set(err, err_len,
 				   "lz4: bad block size %u at input offset %zu (1 to %u allowed)",
 				   word, pos - 4, max_csize);
 			ret = -EINVAL;
 			goto out_free_scratch;
 		}
 		if (word > rest) {
-			dc_set_err(err, err_len,
+			errmsg_set(err, err_len,
 				   "lz4: truncated block at input offset %zu (%u bytes declared, %zu left)",
 				   pos - 4, word, rest);
 			ret = -EINVAL;

@@ -7,6 +7,7 @@
 #define TRAPEZE_DECOMPRESS_PRIV_H
 
 #include "trapeze/decompress.h"
+#include "trapeze/errmsg.h"
 
 /*
  * A growing output buffer. limit is max_out + 1 (saturating): the buffer may
@@ -51,9 +52,6 @@ int dc_out_append(struct dc_out *o, const u8 *src, size_t n, char *err,
 
 /* The message for -EFBIG, shared so every format says it the same way. */
 void dc_err_too_big(const struct dc_out *o, char *err, size_t err_len);
-
-void __attribute__((format(printf, 3, 4)))
-dc_set_err(char *err, size_t err_len, const char *fmt, ...);
 
 /* Little-endian u32 at p (no alignment needed). */
 static inline u32 dc_le32(const u8 *p)

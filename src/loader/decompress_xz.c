@@ -29,29 +29,29 @@ static int dc_lzma_error(const char *fmt_name, lzma_ret lret, size_t in_pos,
 {
 	switch (lret) {
 	case LZMA_MEM_ERROR:
-		dc_set_err(err, err_len, "%s: out of memory in liblzma", fmt_name);
+		errmsg_set(err, err_len, "%s: out of memory in liblzma", fmt_name);
 		return -ENOMEM;
 	case LZMA_MEMLIMIT_ERROR:
-		dc_set_err(err, err_len,
+		errmsg_set(err, err_len,
 			   "%s: stream needs more than %llu MiB of decoder memory",
 			   fmt_name, DC_LZMA_MEMLIMIT >> 20);
 		return -EINVAL;
 	case LZMA_FORMAT_ERROR:
-		dc_set_err(err, err_len, "%s: bad stream header", fmt_name);
+		errmsg_set(err, err_len, "%s: bad stream header", fmt_name);
 		return -EINVAL;
 	case LZMA_OPTIONS_ERROR:
-		dc_set_err(err, err_len,
+		errmsg_set(err, err_len,
 			   "%s: unsupported stream options (filter, check or properties)",
 			   fmt_name);
 		return -EINVAL;
 	case LZMA_BUF_ERROR:
-		dc_set_err(err, err_len,
+		errmsg_set(err, err_len,
 			   "%s: truncated stream (input ends before the end of the stream)",
 			   fmt_name);
 		return -EINVAL;
 	case LZMA_DATA_ERROR:
 	default:
-		dc_set_err(err, err_len,
+		errmsg_set(err, err_len,
 			   "%s: corrupt data near input offset %zu (liblzma error %d)",
 			   fmt_name, in_pos, (int)lret);
 		return -EINVAL;

@@ -43,7 +43,7 @@ int dc_unzstd(const u8 *buf, size_t len, struct dc_out *o, char *err,
 
 	dctx = ZSTD_createDCtx();
 	if (!dctx) {
-		dc_set_err(err, err_len, "zstd: out of memory creating a decoder");
+		errmsg_set(err, err_len, "zstd: out of memory creating a decoder");
 		return -ENOMEM;
 	}
 
@@ -66,7 +66,7 @@ int dc_unzstd(const u8 *buf, size_t len, struct dc_out *o, char *err,
 			bool oom = ZSTD_getErrorCode(zret) ==
 				   ZSTD_error_memory_allocation;
 
-			dc_set_err(err, err_len,
+			errmsg_set(err, err_len,
 				   "zstd: corrupt data near input offset %zu (%s)",
 				   in.pos, ZSTD_getErrorName(zret));
 			ret = oom ? -ENOMEM : -EINVAL;
@@ -85,7 +85,7 @@ int dc_unzstd(const u8 *buf, size_t len, struct dc_out *o, char *err,
 		 * frame unfinished, the input was cut short.
 		 */
 		if (out.pos < out.size && in.pos == in.size) {
-			dc_set_err(err, err_len,
+			errmsg_set(err, err_len,
 				   "zstd: truncated stream (input ends inside a frame)");
 			ret = -EINVAL;
 			goto out_free_dctx;

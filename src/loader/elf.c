@@ -13,12 +13,11 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/layout.h"
+#include "trapeze/errmsg.h"
 #include "trapeze/loader.h"
 
 #define ELF_MAX_PHNUM	256
@@ -48,26 +47,8 @@ struct elf_seg {
 	u64 memsz;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
-
 /* Every checker below has err and err_len in scope. */
-#define ERR(...) set_err(err, err_len, __VA_ARGS__)
-
-/* For printing u64 with %llx whatever u64's underlying type is. */
-static unsigned long long ull(u64 v)
-{
-	return v;
-}
+#define ERR(...) errmsg_set(err, err_len, __VA_ARGS__)
 
 /* e_ident and the class-dependent header: -ENOEXEC for what is no x86 executable. */
 static int elf_parse_ehdr(const u8 *buf, size_t size, struct elf_image *img,

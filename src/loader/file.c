@@ -5,26 +5,13 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "trapeze/errmsg.h"
 #include "trapeze/loader.h"
-
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 /* Reads exactly len bytes, retrying short reads and EINTR. 0, -EIO at early EOF, -errno. */
 static int read_all(int fd, u8 *dst, size_t len)
@@ -64,36 +51,36 @@ int loader_read_file(const char *path, u8 **buf, size_t *size, char *err,
 	if (fd < 0) {
 		ret = -errno;
 		if (ret == -ENOENT || ret == -ENOTDIR)
-			set_err(err, err_len, "kernel '%s': %s", path, strerror(-ret));
+			errmsg_set(err, err_len, "kernel '%s': %s", path, strerror(-ret));
 		else
-			set_err(err, err_len, "kernel '%s' cannot be read: %s",
+			errmsg_set(err, err_len, "kernel '%s' cannot be read: %s",
 				path, strerror(-ret));
 		return ret;
 	}
 	if (fstat(fd, &st) < 0) {
 		ret = -errno;
-		set_err(err, err_len, "kernel '%s' cannot be read: %s", path,
+		errmsg_set(err, err_len, "kernel '%s' cannot be read: %s", path,
 			strerror(-ret));
 		goto out_close;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		ret = -EISDIR;
-		set_err(err, err_len, "kernel '%s' is a directory", path);
+		errmsg_set(err, err_len, "kernel '%s' is a directory", path);
 		goto out_close;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		ret = -EINVAL;
-		set_err(err, err_len, "kernel '%s' is not a regular file", path);
+		errmsg_set(err, err_len, "kernel '%s' is not a regular file", path);
 		goto out_close;
 	}
 	if (st.st_size == 0) {
 		ret = -EINVAL;
-		set_err(err, err_len, "kernel '%s' is empty", path);
+		errmsg_set(err, err_len, "kernel '%s' is empty", path);
 		goto out_close;
 	}
 	if ((u64)st.st_size > LOADER_MAX_IMAGE) {
 		ret = -EFBIG;
-		set_err(err, err_len,
+		errmsg_set(err, err_len,
 			"kernel '%s' is too large (%llu bytes, limit 4 GiB)", path,
 			(unsigned long long)st.st_size);
 		goto out_close;
@@ -102,13 +89,13 @@ int loader_read_file(const char *path, u8 **buf, size_t *size, char *err,
 	data = malloc((size_t)st.st_size);
 	if (!data) {
 		ret = -ENOMEM;
-		set_err(err, err_len, "kernel '%s' (%llu bytes): out of memory",
+		errmsg_set(err, err_len, "kernel '%s' (%llu bytes): out of memory",
 			path, (unsigned long long)st.st_size);
 		goto out_close;
 	}
 	ret = read_all(fd, data, (size_t)st.st_size);
 	if (ret) {
-		set_err(err, err_len, "kernel '%s' cannot be read: %s", path,
+		errmsg_set(err, err_len, "kernel '%s' cannot be read: %s", path,
 			ret == -EIO ? "file shrank while being read" : strerror(-ret));
 		goto out_free;
 	}

@@ -4,24 +4,11 @@
  * SS = 0, SP = addr, so the stack grows down from just below the image.
  */
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "trapeze/arch/x86/layout.h"
+#include "trapeze/errmsg.h"
 #include "trapeze/loader.h"
-
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
 
 int loader_load_flat(const struct guest_mem *mem, const u8 *buf, size_t size,
 		     u64 addr, struct boot_state *out, char *err, size_t err_len)
@@ -29,12 +16,12 @@ int loader_load_flat(const struct guest_mem *mem, const u8 *buf, size_t size,
 	u8 *dst;
 
 	if (size == 0) {
-		set_err(err, err_len, "flat image is empty");
+		errmsg_set(err, err_len, "flat image is empty");
 		return -EINVAL;
 	}
 	/* CS:IP = (addr >> 4):0 reaches addr only when the low nibble is 0. */
 	if (addr & 0xf) {
-		set_err(err, err_len,
+		errmsg_set(err, err_len,
 			"flat load address 0x%llx is not 16-byte aligned",
 			(unsigned long long)addr);
 		return -EINVAL;
@@ -46,7 +33,7 @@ int loader_load_flat(const struct guest_mem *mem, const u8 *buf, size_t size,
 	 */
 	if (addr < X86_FLAT_MIN || addr >= X86_FLAT_MAX ||
 	    (u64)size > X86_FLAT_MAX - addr) {
-		set_err(err, err_len,
+		errmsg_set(err, err_len,
 			"flat image at 0x%llx (%llu bytes) must lie within [0x%llx, 0x%llx)",
 			(unsigned long long)addr, (unsigned long long)size,
 			X86_FLAT_MIN, X86_FLAT_MAX);
@@ -54,7 +41,7 @@ int loader_load_flat(const struct guest_mem *mem, const u8 *buf, size_t size,
 	}
 	dst = guest_mem_ptr(mem, addr, size);
 	if (!dst) {
-		set_err(err, err_len,
+		errmsg_set(err, err_len,
 			"flat image 0x%llx-0x%llx lies outside guest RAM (%llu KiB)",
 			(unsigned long long)addr,
 			(unsigned long long)(addr + size),

@@ -13,15 +13,14 @@
  */
 #include <asm/bootparam.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "trapeze/arch/x86/boot_linux.h"
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/e820.h"
 #include "trapeze/arch/x86/layout.h"
+#include "trapeze/errmsg.h"
 
 /* Offsets in the image file (boot.rst, "The Real-Mode Kernel Header"). */
 #define BZ_HDR_OFF		0x1f1	/* struct setup_header */
@@ -74,24 +73,7 @@ struct bzimage {
 	size_t kernel_size;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
-
-#define ERR(...) set_err(err, err_len, __VA_ARGS__)
-
-static unsigned long long ull(u64 v)
-{
-	return v;
-}
+#define ERR(...) errmsg_set(err, err_len, __VA_ARGS__)
 
 /* a + b, or UINT64_MAX where that would wrap. */
 static u64 sat_add(u64 a, u64 b)

@@ -13,14 +13,13 @@
  */
 #include <elf.h>
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "trapeze/arch/x86/boot_linux.h"
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/e820.h"
 #include "trapeze/arch/x86/layout.h"
+#include "trapeze/errmsg.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY	18	/* xen/include/public/elfnote.h */
 #define PVH_NOTE_NAME			"Xen"	/* with its NUL: namesz 4 */
@@ -54,24 +53,7 @@ struct pvh_seg {
 	u64 align;
 };
 
-static void __attribute__((format(printf, 3, 4)))
-set_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !err_len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, err_len, fmt, ap);
-	va_end(ap);
-}
-
-#define ERR(...) set_err(err, err_len, __VA_ARGS__)
-
-static unsigned long long ull(u64 v)
-{
-	return v;
-}
+#define ERR(...) errmsg_set(err, err_len, __VA_ARGS__)
 
 static u32 get_u32(const u8 *p)
 {
