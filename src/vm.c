@@ -1,6 +1,6 @@
 /*
  * VM lifecycle: create in order (VM fd, RAM and slots, irqchip, buses,
- * devices, vCPUs), run until a stop is requested, destroy in reverse.
+ * I/O thread, devices, vCPUs), run until a stop is requested, destroy in reverse.
  */
 #include <errno.h>
 #include <linux/kvm.h>
@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "trapeze/event_loop.h"
 #include "trapeze/irq.h"
 #include "trapeze/status.h"
 #include "trapeze/vm.h"
@@ -138,6 +139,11 @@ int vm_create(struct vm *vm, struct kvm_host *kvm, const struct vm_config *cfg,
 		snprintf(err, err_len, "cannot create the device buses: %s", strerror(-r));
 		return r;
 	}
+	r = event_loop_create(&vm->loop);
+	if (r) {
+		snprintf(err, err_len, "cannot start the I/O thread: %s", strerror(-r));
+		return r;
+	}
 	r = board_create(&vm->board, vm, err, err_len);
 	if (r)
 		return r;
@@ -151,7 +157,11 @@ void vm_destroy(struct vm *vm)
 	free(vm->vcpus);
 	vm->vcpus = NULL;
 	vm->nr_vcpus = 0;
+	/* No device callback may run while the board goes away; the loop itself goes after it. */
+	event_loop_stop(vm->loop);
 	board_destroy(&vm->board);
+	event_loop_destroy(vm->loop);
+	vm->loop = NULL;
 	bus_destroy(&vm->mmio);
 	bus_destroy(&vm->pio);
 	if (vm->fd >= 0)

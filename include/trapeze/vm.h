@@ -23,7 +23,9 @@
 #include "trapeze/kvm.h"
 #include "trapeze/vcpu.h"
 
+struct event_loop;
 struct observe;
+struct pci_bus;
 
 struct vm {
 	struct kvm_host *kvm;
@@ -33,6 +35,10 @@ struct vm {
 	struct bus pio;
 	struct bus mmio;
 	struct board board;
+	/* The I/O thread (event_loop.h): virtio notifications; created before the board. */
+	struct event_loop *loop;
+	/* The PCI bus (devices/pci.h) the board built, NULL without one; virtio_pci_create() adds to it. */
+	struct pci_bus *pci;
 	struct vcpu *vcpus;
 	unsigned int nr_vcpus;
 	/* --trace/--stats hooks (debug/observe.h); NULL when off, set before the vCPUs run. */
