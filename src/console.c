@@ -1,5 +1,6 @@
 /*
- * The console thread: stdin to the UART, termination signals to a VM stop.
+ * The console thread: stdin to the console device's sink, termination
+ * signals to a VM stop.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,7 +15,7 @@
 #include "trapeze/status.h"
 #include "trapeze/vm.h"
 
-#define CONSOLE_RETRY_MS 10	/* poll again this soon when the UART was full */
+#define CONSOLE_RETRY_MS 10	/* poll again this soon when the sink was full */
 
 size_t console_escape_filter(struct console_escape *st, const u8 *in, size_t n,
 			     u8 *out, bool *quit)
@@ -53,10 +54,10 @@ void console_signal_set(sigset_t *set)
 	sigaddset(set, SIGQUIT);
 }
 
-/* Hands pending bytes to the UART; keeps what it had no room for. */
+/* Hands pending bytes to the sink; keeps what it had no room for. */
 static void console_flush_pending(struct console *con)
 {
-	size_t took = serial_receive(con->serial, con->pending, con->nr_pending);
+	size_t took = con->sink.receive(con->sink.opaque, con->pending, con->nr_pending);
 
 	memmove(con->pending, con->pending + took, con->nr_pending - took);
 	con->nr_pending -= took;
@@ -102,7 +103,7 @@ static void *console_thread(void *arg)
 	pthread_setname_np(pthread_self(), "console");
 	for (;;) {
 		struct epoll_event ev[4];
-		/* Input is read only while earlier input has found room in the UART. */
+		/* Input is read only while earlier input has found room in the sink. */
 		bool want_input = input_open && con->nr_pending == 0;
 		int n;
 
@@ -153,14 +154,15 @@ static void console_close_fds(struct console *con)
 	con->wake_fd = con->signal_fd = con->epoll_fd = -1;
 }
 
-int console_start(struct console *con, struct vm *vm, struct serial *serial, int in_fd)
+int console_start_sink(struct console *con, struct vm *vm, struct console_sink sink,
+		       int in_fd)
 {
 	sigset_t sigs;
 	int r;
 
 	memset(con, 0, sizeof(*con));
 	con->vm = vm;
-	con->serial = serial;
+	con->sink = sink;
 	con->in_fd = -1;
 	console_signal_set(&sigs);
 	con->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -188,6 +190,18 @@ int console_start(struct console *con, struct vm *vm, struct serial *serial, int
 out_close:
 	console_close_fds(con);
 	return r;
+}
+
+static size_t console_serial_receive(void *opaque, const u8 *buf, size_t len)
+{
+	return serial_receive(opaque, buf, len);
+}
+
+int console_start(struct console *con, struct vm *vm, struct serial *serial, int in_fd)
+{
+	struct console_sink sink = { .receive = console_serial_receive, .opaque = serial };
+
+	return console_start_sink(con, vm, sink, in_fd);
 }
 
 void console_stop(struct console *con)

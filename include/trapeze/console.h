@@ -1,9 +1,10 @@
 /*
  * console: the host side of the guest's console, on its own thread.
  *
- * One epoll loop watches standard input (bytes go to the UART, through the
- * Ctrl-A escape filter), a signalfd (SIGINT, SIGTERM, SIGHUP, SIGQUIT end
- * the VM with STATUS_STOPPED), and an eventfd that tells the loop to end.
+ * One epoll loop watches standard input (bytes go through the Ctrl-A
+ * escape filter to a console_sink: the UART, or virtio-console with
+ * --console virtio), a signalfd (SIGINT, SIGTERM, SIGHUP, SIGQUIT end the VM
+ * with STATUS_STOPPED), and an eventfd that tells the loop to end.
  * Those signals must be blocked in every thread before console_start().
  */
 #ifndef TRAPEZE_CONSOLE_H
@@ -37,9 +38,19 @@ size_t console_escape_filter(struct console_escape *st, const u8 *in, size_t n,
 /* The signals the console thread takes over; block them in every thread first. */
 void console_signal_set(sigset_t *set);
 
+/*
+ * Where host input goes: a device's receive function, which takes what it
+ * has room for and returns how many bytes that was (the rest is offered
+ * again later). serial_receive() and virtio_console_receive() fit.
+ */
+struct console_sink {
+	size_t (*receive)(void *opaque, const u8 *buf, size_t len);
+	void *opaque;
+};
+
 struct console {
 	struct vm *vm;
-	struct serial *serial;
+	struct console_sink sink;
 	int in_fd;		/* -1: no input */
 	int epoll_fd;
 	int signal_fd;
@@ -47,11 +58,15 @@ struct console {
 	pthread_t thread;
 	bool started;
 	struct console_escape esc;
-	u8 pending[2 * CONSOLE_PENDING_MAX];	/* filtered input the UART had no room for */
+	u8 pending[2 * CONSOLE_PENDING_MAX];	/* filtered input the sink had no room for */
 	size_t nr_pending;
 };
 
-/* Starts the console thread. 0 or -errno. */
+/* Starts the console thread feeding sink. 0 or -errno. */
+int console_start_sink(struct console *con, struct vm *vm, struct console_sink sink,
+		       int in_fd);
+
+/* console_start_sink() with the UART as the sink. */
 int console_start(struct console *con, struct vm *vm, struct serial *serial, int in_fd);
 
 /* Ends the console thread and closes its fds. */
