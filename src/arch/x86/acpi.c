@@ -12,6 +12,7 @@
 
 #include "trapeze/arch/x86/acpi.h"
 #include "trapeze/arch/x86/aml.h"
+#include "trapeze/arch/x86/fw_table.h"
 #include "trapeze/arch/x86/layout.h"
 #include "trapeze/devices/misc.h"
 #include "trapeze/devices/rtc.h"
@@ -159,33 +160,6 @@ struct acpi_writer {
 	unsigned int nr_listed;
 };
 
-static void put16(u8 *p, u16 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-}
-
-static void put32(u8 *p, u32 v)
-{
-	put16(p, (u16)v);
-	put16(p + 2, (u16)(v >> 16));
-}
-
-static void put64(u8 *p, u64 v)
-{
-	put32(p, (u32)v);
-	put32(p + 4, (u32)(v >> 32));
-}
-
-static u8 acpi_checksum(const u8 *p, size_t len)
-{
-	u8 sum = 0;
-
-	while (len--)
-		sum += *p++;
-	return (u8)-sum;
-}
-
 static u64 acpi_gpa(u64 off)
 {
 	return X86_ACPI_BASE + off;
@@ -220,15 +194,15 @@ static void acpi_header(struct acpi_writer *w, u64 off, const char sig[4],
 	u8 *t = w->host + off;
 
 	memcpy(t, sig, 4);
-	put32(t + HDR_LENGTH, len);
+	fw_put32(t + HDR_LENGTH, len);
 	t[HDR_REVISION] = revision;
 	t[HDR_CHECKSUM] = 0;
 	memcpy(t + HDR_OEM_ID, ACPI_OEM_ID, 6);
 	memcpy(t + HDR_OEM_TABLE_ID, ACPI_OEM_TABLE_ID, 8);
-	put32(t + HDR_OEM_REVISION, ACPI_OEM_REVISION);
+	fw_put32(t + HDR_OEM_REVISION, ACPI_OEM_REVISION);
 	memcpy(t + HDR_CREATOR_ID, ACPI_CREATOR_ID, 4);
-	put32(t + HDR_CREATOR_REVISION, ACPI_CREATOR_REVISION);
-	t[HDR_CHECKSUM] = acpi_checksum(t, len);
+	fw_put32(t + HDR_CREATOR_REVISION, ACPI_CREATOR_REVISION);
+	t[HDR_CHECKSUM] = fw_table_checksum(t, len);
 }
 
 static void acpi_list(struct acpi_writer *w, u64 off)
@@ -244,7 +218,7 @@ static void put_gas(u8 *p, u8 space, u8 bit_width, u8 access, u64 addr)
 	p[1] = bit_width;
 	p[2] = 0;		/* bit offset */
 	p[3] = access;
-	put64(p + 4, addr);
+	fw_put64(p + 4, addr);
 }
 
 static int acpi_build_facs(struct acpi_writer *w, u64 *gpa)
@@ -258,7 +232,7 @@ static int acpi_build_facs(struct acpi_writer *w, u64 *gpa)
 		return r;
 	t = w->host + off;
 	memcpy(t, "FACS", 4);
-	put32(t + FACS_LENGTH, FACS_LEN);
+	fw_put32(t + FACS_LENGTH, FACS_LEN);
 	t[FACS_VERSION] = FACS_VERSION_VALUE;
 	/* Hardware signature, waking vectors, global lock, flags: all 0. */
 	acpi_end(w, off, FACS_LEN);
@@ -281,7 +255,7 @@ static void aml_isa_device(struct aml *a, const char *name, const char *hid,
 	};
 
 	/* The IRQ mask is 16 bits, one per ISA IRQ (callers pass 0..15). */
-	put16(crs + 9, (u16)(1u << (irq & 15)));
+	fw_put16(crs + 9, (u16)(1u << (irq & 15)));
 	aml_device_open(a, name);
 	aml_name_decl(a, "_HID");
 	aml_eisaid(a, hid);
@@ -341,29 +315,29 @@ static int acpi_build_fadt(struct acpi_writer *w, const struct acpi_config *cfg,
 		return r;
 	t = w->host + off;
 	/* Addresses below 4 GiB go in both the 32- and the 64-bit fields. */
-	put32(t + FADT_FIRMWARE_CTRL, (u32)facs);
-	put32(t + FADT_DSDT, (u32)dsdt);
+	fw_put32(t + FADT_FIRMWARE_CTRL, (u32)facs);
+	fw_put32(t + FADT_DSDT, (u32)dsdt);
 	t[FADT_PM_PROFILE] = 0;
-	put16(t + FADT_SCI_INT, cfg->sci_irq);
-	put32(t + FADT_SMI_CMD, 0);	/* no SMI: always in ACPI mode (4.8.2.1) */
-	put32(t + FADT_PM1A_EVT_BLK, ACPI_PM1A_EVT_PORT);
-	put32(t + FADT_PM1A_CNT_BLK, ACPI_PM1A_CNT_PORT);
-	put32(t + FADT_PM_TMR_BLK, 0);	/* no PM timer (optional since ACPI 5.0a) */
+	fw_put16(t + FADT_SCI_INT, cfg->sci_irq);
+	fw_put32(t + FADT_SMI_CMD, 0);	/* no SMI: always in ACPI mode (4.8.2.1) */
+	fw_put32(t + FADT_PM1A_EVT_BLK, ACPI_PM1A_EVT_PORT);
+	fw_put32(t + FADT_PM1A_CNT_BLK, ACPI_PM1A_CNT_PORT);
+	fw_put32(t + FADT_PM_TMR_BLK, 0);	/* no PM timer (optional since ACPI 5.0a) */
 	t[FADT_PM1_EVT_LEN] = ACPI_PM1A_EVT_LEN;
 	t[FADT_PM1_CNT_LEN] = ACPI_PM1A_CNT_LEN;
-	put16(t + FADT_P_LVL2_LAT, FADT_NO_C2_LATENCY);
-	put16(t + FADT_P_LVL3_LAT, FADT_NO_C3_LATENCY);
+	fw_put16(t + FADT_P_LVL2_LAT, FADT_NO_C2_LATENCY);
+	fw_put16(t + FADT_P_LVL3_LAT, FADT_NO_C3_LATENCY);
 	t[FADT_CENTURY] = RTC_REG_CENTURY;
-	put16(t + FADT_IAPC_BOOT_ARCH, IAPC_LEGACY_DEVICES | IAPC_VGA_NOT_PRESENT);
-	put32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON |
-				      FADT_F_SLP_BUTTON | FADT_F_FIX_RTC |
-				      FADT_F_RESET_REG_SUP);
+	fw_put16(t + FADT_IAPC_BOOT_ARCH, IAPC_LEGACY_DEVICES | IAPC_VGA_NOT_PRESENT);
+	fw_put32(t + FADT_FLAGS, FADT_F_WBINVD | FADT_F_PROC_C1 | FADT_F_PWR_BUTTON |
+					 FADT_F_SLP_BUTTON | FADT_F_FIX_RTC |
+					 FADT_F_RESET_REG_SUP);
 	put_gas(t + FADT_RESET_REG, GAS_SPACE_SYSTEM_IO, 8, GAS_ACCESS_BYTE,
 		cfg->reset_port);
 	t[FADT_RESET_VALUE] = cfg->reset_value;
 	t[FADT_MINOR_VERSION] = FADT_MINOR_REVISION;
-	put64(t + FADT_X_FIRMWARE_CTRL, facs);
-	put64(t + FADT_X_DSDT, dsdt);
+	fw_put64(t + FADT_X_FIRMWARE_CTRL, facs);
+	fw_put64(t + FADT_X_DSDT, dsdt);
 	/* PM1 registers are 16 bits wide (4.8.3.1); the blocks' widths in bits. */
 	put_gas(t + FADT_X_PM1A_EVT_BLK, GAS_SPACE_SYSTEM_IO, ACPI_PM1A_EVT_LEN * 8,
 		GAS_ACCESS_WORD, ACPI_PM1A_EVT_PORT);
@@ -382,8 +356,8 @@ static u8 *madt_iso(u8 *p, u8 isa_irq, u32 gsi, u16 flags)
 	p[1] = MADT_ISO_LEN;
 	p[2] = ISA_BUS;
 	p[3] = isa_irq;
-	put32(p + 4, gsi);
-	put16(p + 8, flags);
+	fw_put32(p + 4, gsi);
+	fw_put16(p + 8, flags);
 	return p + MADT_ISO_LEN;
 }
 
@@ -400,22 +374,22 @@ static int acpi_build_madt(struct acpi_writer *w, const struct acpi_config *cfg)
 	if (r)
 		return r;
 	t = w->host + off;
-	put32(t + MADT_LAPIC_ADDR, cfg->lapic_addr);
-	put32(t + MADT_FLAGS, MADT_PCAT_COMPAT);
+	fw_put32(t + MADT_LAPIC_ADDR, cfg->lapic_addr);
+	fw_put32(t + MADT_FLAGS, MADT_PCAT_COMPAT);
 	p = t + MADT_HDR_LEN;
 	for (i = 0; i < cfg->nr_cpus; i++, p += MADT_LAPIC_LEN) {
 		p[0] = MADT_TYPE_LAPIC;
 		p[1] = MADT_LAPIC_LEN;
 		p[2] = (u8)i;		/* ACPI Processor UID */
 		p[3] = (u8)i;		/* APIC ID */
-		put32(p + 4, MADT_LAPIC_ENABLED);
+		fw_put32(p + 4, MADT_LAPIC_ENABLED);
 	}
 	p[0] = MADT_TYPE_IOAPIC;
 	p[1] = MADT_IOAPIC_LEN;
 	p[2] = cfg->ioapic_id;
 	p[3] = 0;
-	put32(p + 4, cfg->ioapic_addr);
-	put32(p + 8, 0);		/* Global System Interrupt Base */
+	fw_put32(p + 4, cfg->ioapic_addr);
+	fw_put32(p + 8, 0);		/* Global System Interrupt Base */
 	p += MADT_IOAPIC_LEN;
 	p = madt_iso(p, ISA_IRQ_PIT, PIT_GSI, MPS_INTI_CONFORMING);
 	/* The SCI is active-high, level-triggered (5.2.9, SCI_INT). */
@@ -423,7 +397,7 @@ static int acpi_build_madt(struct acpi_writer *w, const struct acpi_config *cfg)
 	p[0] = MADT_TYPE_LAPIC_NMI;
 	p[1] = MADT_LAPIC_NMI_LEN;
 	p[2] = MADT_ALL_PROCESSORS;
-	put16(p + 3, MPS_INTI_CONFORMING);
+	fw_put16(p + 3, MPS_INTI_CONFORMING);
 	p[5] = LAPIC_LINT1;
 	acpi_header(w, off, "APIC", (u32)len, MADT_REVISION);
 	acpi_end(w, off, len);
@@ -463,9 +437,9 @@ static int acpi_build_sdt(struct acpi_writer *w, bool xsdt, u64 *gpa)
 	p = w->host + off + ACPI_TABLE_HEADER_LEN;
 	for (i = 0; i < w->nr_listed; i++, p += entry) {
 		if (xsdt)
-			put64(p, w->listed[i]);
+			fw_put64(p, w->listed[i]);
 		else
-			put32(p, (u32)w->listed[i]);	/* all below 1 MiB */
+			fw_put32(p, (u32)w->listed[i]);	/* all below 1 MiB */
 	}
 	acpi_header(w, off, xsdt ? "XSDT" : "RSDT", (u32)len,
 		    xsdt ? XSDT_REVISION : RSDT_REVISION);
@@ -481,13 +455,13 @@ static void acpi_write_rsdp(struct acpi_writer *w, u64 rsdt, u64 xsdt)
 	memcpy(p, RSDP_SIGNATURE, 8);
 	memcpy(p + RSDP_OEM_ID, ACPI_OEM_ID, 6);
 	p[RSDP_REV] = RSDP_REVISION;
-	put32(p + RSDP_RSDT_ADDR, (u32)rsdt);
-	put32(p + RSDP_LENGTH, RSDP_LEN);
-	put64(p + RSDP_XSDT_ADDR, xsdt);
+	fw_put32(p + RSDP_RSDT_ADDR, (u32)rsdt);
+	fw_put32(p + RSDP_LENGTH, RSDP_LEN);
+	fw_put64(p + RSDP_XSDT_ADDR, xsdt);
 	p[RSDP_CHECKSUM] = 0;
-	p[RSDP_CHECKSUM] = acpi_checksum(p, RSDP_V1_LEN);
+	p[RSDP_CHECKSUM] = fw_table_checksum(p, RSDP_V1_LEN);
 	p[RSDP_EXT_CHECKSUM] = 0;
-	p[RSDP_EXT_CHECKSUM] = acpi_checksum(p, RSDP_LEN);
+	p[RSDP_EXT_CHECKSUM] = fw_table_checksum(p, RSDP_LEN);
 }
 
 static int acpi_check_config(const struct acpi_config *cfg)

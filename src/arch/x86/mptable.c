@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "trapeze/arch/x86/fw_table.h"
 #include "trapeze/arch/x86/layout.h"
 #include "trapeze/arch/x86/mptable.h"
 
@@ -68,27 +69,6 @@
 
 #define MP_OTHER_ENTRIES	(1 + 1 + MP_NR_IOINTR + MP_NR_LINTR)
 
-static void put16(u8 *p, u16 v)
-{
-	p[0] = (u8)v;
-	p[1] = (u8)(v >> 8);
-}
-
-static void put32(u8 *p, u32 v)
-{
-	put16(p, (u16)v);
-	put16(p + 2, (u16)(v >> 16));
-}
-
-static u8 mp_checksum(const u8 *p, size_t len)
-{
-	u8 sum = 0;
-
-	while (len--)
-		sum += *p++;
-	return (u8)-sum;
-}
-
 static u64 mp_table_len(unsigned int nr_cpus)
 {
 	return MPC_HDR_LEN + (u64)nr_cpus * MP_PROCESSOR_LEN +
@@ -100,7 +80,7 @@ static u8 *mp_intr(u8 *p, u8 kind, u8 int_type, u8 src_irq, u8 dst_apic, u8 dst_
 {
 	p[0] = kind;
 	p[1] = int_type;
-	put16(p + 2, MP_FLAGS_CONFORMING);
+	fw_put16(p + 2, MP_FLAGS_CONFORMING);
 	p[4] = ISA_BUS_ID;
 	p[5] = src_irq;
 	p[6] = dst_apic;
@@ -118,8 +98,8 @@ static unsigned int mp_write_entries(u8 *p, unsigned int nr_cpus, u8 ioapic_id,
 		p[1] = (u8)i;		/* local APIC ID */
 		p[2] = MP_LAPIC_VERSION;
 		p[3] = MP_CPU_EN | (i == 0 ? MP_CPU_BP : 0);
-		put32(p + 4, MP_CPU_SIGNATURE);
-		put32(p + 8, MP_CPU_FEATURES);
+		fw_put32(p + 4, MP_CPU_SIGNATURE);
+		fw_put32(p + 8, MP_CPU_FEATURES);
 	}
 
 	p[0] = MP_BUS;			/* 4.3.2; bus type strings, Table 4-8 */
@@ -132,7 +112,7 @@ static unsigned int mp_write_entries(u8 *p, unsigned int nr_cpus, u8 ioapic_id,
 	p[1] = ioapic_id;
 	p[2] = MP_IOAPIC_VERSION;
 	p[3] = MP_IOAPIC_EN;
-	put32(p + 4, ioapic_addr);
+	fw_put32(p + 4, ioapic_addr);
 	p += MP_ENTRY_LEN;
 	count++;
 
@@ -170,20 +150,20 @@ int mptable_build(const struct guest_mem *mem, unsigned int nr_cpus, u8 ioapic_i
 	mpc = base + MPF_LEN;
 	count = mp_write_entries(mpc + MPC_HDR_LEN, nr_cpus, ioapic_id, ioapic_addr);
 	memcpy(mpc, "PCMP", 4);
-	put16(mpc + MPC_LENGTH, (u16)table_len);
+	fw_put16(mpc + MPC_LENGTH, (u16)table_len);
 	mpc[MPC_SPEC_REV] = MP_SPEC_REV;
 	memcpy(mpc + MPC_OEM_ID, "TRAPEZE ", 8);
 	memcpy(mpc + MPC_PRODUCT_ID, "TRAPEZE VM  ", 12);
-	put16(mpc + MPC_ENTRY_COUNT, (u16)count);
-	put32(mpc + MPC_LAPIC_ADDR, MP_LAPIC_ADDR);
-	mpc[MPC_CHECKSUM] = mp_checksum(mpc, table_len);
+	fw_put16(mpc + MPC_ENTRY_COUNT, (u16)count);
+	fw_put32(mpc + MPC_LAPIC_ADDR, MP_LAPIC_ADDR);
+	mpc[MPC_CHECKSUM] = fw_table_checksum(mpc, table_len);
 
 	memcpy(base, "_MP_", 4);
-	put32(base + MPF_PHYSPTR, (u32)(X86_MPTABLE + MPF_LEN));
+	fw_put32(base + MPF_PHYSPTR, (u32)(X86_MPTABLE + MPF_LEN));
 	base[MPF_LENGTH] = 1;
 	base[MPF_SPEC_REV] = MP_SPEC_REV;
 	base[MPF_FEATURE1] = 0;
 	base[MPF_FEATURE2] = 0;
-	base[MPF_CHECKSUM] = mp_checksum(base, MPF_LEN);
+	base[MPF_CHECKSUM] = fw_table_checksum(base, MPF_LEN);
 	return 0;
 }
