@@ -11,7 +11,7 @@
 #include "trapeze/msi.h"
 
 #define FAKE_KVM_MAX_ENTRIES 128
-#define FAKE_KVM_MAX_CALLS 64
+#define FAKE_KVM_MAX_CALLS 256
 
 struct fake_kvm {
 	/* KVM_SET_GSI_ROUTING: how often, and the last table. */
