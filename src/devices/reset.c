@@ -5,10 +5,13 @@
  * and Linux's reboot=pci writes it directly. The VM ends with STATUS_REBOOT.
  * Reads return the last value written, as on the chipsets.
  *
- * The device answers for the whole PCI configuration window 0xCF8-0xCFF,
- * which 0xCF9 sits inside, as "no PCI here" (reads all-ones, writes
- * dropped), so the dword accesses PCI probing makes are answered quietly.
- * A PCI host bridge takes the window over and forwards 0xCF9 here.
+ * 0xCF9 sits inside the PCI configuration window 0xCF8-0xCFF, which the
+ * PCI host bridge (devices/pci.c) owns: the board hands this device to
+ * pci_bus_init() as its cf9_ops, and the bridge forwards byte accesses at
+ * 0xCF9 here with offset RESET_CF9_OFFSET, as if the device were
+ * registered over the whole window. Anything else that reaches it (only
+ * possible if it is registered over the window itself, as it was before
+ * the bridge) reads all-ones and is dropped.
  */
 #include "trapeze/devices/misc.h"
 #include "trapeze/status.h"
