@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/arch/x86/acpi.h"
 #include "trapeze/arch/x86/aml.h"
 #include "trapeze/arch/x86/layout.h"
@@ -707,8 +708,6 @@ int main(void)
 	Suite *s = suite_create("acpi");
 	TCase *tc = tcase_create("tables");
 	TCase *tc_aml = tcase_create("aml");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -730,9 +729,5 @@ int main(void)
 	tcase_add_test(tc_aml, aml_nesting);
 	suite_add_tcase(s, tc_aml);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

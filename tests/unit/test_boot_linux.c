@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/arch/x86/boot_linux.h"
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/e820.h"
@@ -739,8 +740,6 @@ int main(void)
 {
 	Suite *s = suite_create("boot_linux");
 	TCase *load_tc = tcase_create("bzimage"), *hdr = tcase_create("header");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(load_tc, setup, teardown);
 	tcase_set_timeout(load_tc, 30);
@@ -762,9 +761,5 @@ int main(void)
 	tcase_add_test(hdr, bzimage_payload);
 	suite_add_tcase(s, hdr);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

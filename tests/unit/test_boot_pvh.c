@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/arch/x86/boot_linux.h"
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/e820.h"
@@ -731,8 +732,6 @@ int main(void)
 {
 	Suite *s = suite_create("boot_pvh");
 	TCase *note = tcase_create("note"), *load = tcase_create("load");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(note, entry_elf64_desc8);
 	tcase_add_test(note, entry_elf32_desc4);
@@ -754,9 +753,5 @@ int main(void)
 	tcase_add_test(load, place_initrd);
 	suite_add_tcase(s, load);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

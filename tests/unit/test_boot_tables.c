@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/layout.h"
 
@@ -189,8 +190,6 @@ int main(void)
 {
 	Suite *s = suite_create("boot_tables");
 	TCase *tc = tcase_create("x86");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, gdt_values);
@@ -201,9 +200,5 @@ int main(void)
 	tcase_add_test(tc, ram_too_small);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "trapeze/bus.h"
 
 /* A fake device that records its last access and answers reads with a pattern. */
@@ -426,11 +427,5 @@ static Suite *bus_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(bus_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(bus_suite());
 }

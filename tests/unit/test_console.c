@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/console.h"
 
 static size_t filter(struct console_escape *st, const char *in, u8 *out, bool *quit)
@@ -75,8 +76,6 @@ int main(void)
 {
 	Suite *s = suite_create("console");
 	TCase *tc = tcase_create("escape");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, plain_bytes_pass);
 	tcase_add_test(tc, ctrl_a_x_quits_and_drops_the_rest);
@@ -84,9 +83,5 @@ int main(void)
 	tcase_add_test(tc, ctrl_a_other_sends_both);
 	tcase_add_test(tc, escape_split_across_reads);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

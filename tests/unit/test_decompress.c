@@ -19,6 +19,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "check_main.h"
 #include "trapeze/decompress.h"
 #include "trapeze/loader.h"
 
@@ -740,8 +741,6 @@ int main(void)
 	Suite *s = suite_create("decompress");
 	TCase *detect = tcase_create("detect"), *fmt = tcase_create("formats");
 	TCase *misc = tcase_create("misc"), *kernel = tcase_create("kernel");
-	SRunner *sr;
-	int failed;
 	int n = (int)ARRAY_SIZE(fmts);
 
 	tcase_add_test(detect, detect_magics);
@@ -773,9 +772,5 @@ int main(void)
 	tcase_add_test(kernel, debian_kernel);
 	suite_add_tcase(s, kernel);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

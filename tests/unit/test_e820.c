@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/arch/x86/e820.h"
 #include "trapeze/arch/x86/layout.h"
 #include "trapeze/guest_mem.h"
@@ -153,8 +154,6 @@ int main(void)
 {
 	Suite *s = suite_create("e820");
 	TCase *tc = tcase_create("e820");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, map_256m);
 	tcase_add_test(tc, map_3g5);
@@ -165,9 +164,5 @@ int main(void)
 	tcase_add_test(tc, map_bad_regions);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

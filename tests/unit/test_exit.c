@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/exit.h"
 
 #define RUN_SIZE 4096
@@ -254,8 +255,6 @@ int main(void)
 {
 	Suite *s = suite_create("exit");
 	TCase *tc = tcase_create("decode");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, decode_io_out_byte);
 	tcase_add_test(tc, decode_io_rejects_bad_size);
@@ -267,9 +266,5 @@ int main(void)
 	tcase_add_test(tc, decode_internal_error_clamps_ndata);
 	tcase_add_test(tc, decode_other_reasons);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

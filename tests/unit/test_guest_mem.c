@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/guest_mem.h"
 
 #define MiB (1ULL << 20)
@@ -243,11 +244,5 @@ static Suite *guest_mem_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(guest_mem_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(guest_mem_suite());
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "trapeze/debug/kvm_stats.h"
 
 #define NAME_SIZE 48	/* what Linux 6.18 uses */
@@ -367,8 +368,6 @@ int main(void)
 {
 	Suite *s = suite_create("kvm_stats");
 	TCase *tc = tcase_create("kvm_stats");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, parse_synthetic);
 	tcase_add_test(tc, parse_follows_offsets);
@@ -380,9 +379,5 @@ int main(void)
 	tcase_add_test(tc, add_over_vcpus);
 	tcase_add_test(tc, units);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/layout.h"
 #include "trapeze/loader.h"
@@ -559,8 +560,6 @@ int main(void)
 	Suite *s = suite_create("loader");
 	TCase *elf = tcase_create("elf"), *flat = tcase_create("flat");
 	TCase *file = tcase_create("file");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(elf, setup, teardown);
 	tcase_add_test(elf, elf64_loads);
@@ -582,9 +581,5 @@ int main(void)
 	tcase_add_test(file, read_too_large);
 	suite_add_tcase(s, file);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/bus.h"
 #include "trapeze/devices/rtc.h"
 
@@ -368,8 +369,6 @@ int main(void)
 {
 	Suite *s = suite_create("rtc");
 	TCase *tc = tcase_create("mc146818");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, bcd_by_default);
@@ -388,9 +387,5 @@ int main(void)
 	tcase_add_test(tc, host_clock);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

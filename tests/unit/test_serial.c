@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "trapeze/devices/serial.h"
 
 /* Register offsets and bits, spelled out from the PC16550D datasheet. */
@@ -732,11 +733,5 @@ static Suite *serial_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(serial_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(serial_suite());
 }

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/debug/stats.h"
 
 static void nop_read(void *dev, u64 offset, void *data, u32 len)
@@ -560,8 +561,6 @@ int main(void)
 {
 	Suite *s = suite_create("stats");
 	TCase *tc = tcase_create("stats");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup_buses, teardown_buses);
 	tcase_add_test(tc, init_layout);
@@ -573,9 +572,5 @@ int main(void)
 	tcase_add_test(tc, json_well_formed);
 	tcase_add_test(tc, text_report);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "trapeze/config.h"
 #include "trapeze/debug/trace.h"
 
@@ -580,8 +581,6 @@ int main(void)
 {
 	Suite *s = suite_create("trace");
 	TCase *tc = tcase_create("trace");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, parse_default_is_all);
 	tcase_add_test(tc, parse_classes);
@@ -603,9 +602,5 @@ int main(void)
 	tcase_add_test(tc, config_options);
 	tcase_add_test(tc, config_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "fake_driver.h"
 #include "trapeze/guest_mem.h"
 #include "trapeze/virtio/queue.h"
@@ -1213,11 +1214,5 @@ static Suite *virtqueue_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(virtqueue_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(virtqueue_suite());
 }

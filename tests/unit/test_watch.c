@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "trapeze/watch.h"
 
 static void count_fire(void *opaque)
@@ -95,8 +96,6 @@ int main(void)
 {
 	Suite *s = suite_create("watch");
 	TCase *tc = tcase_create("kmp");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, finds_text_once);
 	tcase_add_test(tc, overlapping_prefixes);
@@ -104,9 +103,5 @@ int main(void)
 	tcase_add_test(tc, rejects_empty_text);
 	tcase_add_test(tc, binary_bytes);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }
