@@ -3,16 +3,57 @@
  * in one place. Create order is the table order; destroy is the reverse.
  */
 #include <errno.h>
+#include <linux/kvm.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "trapeze/arch/x86/layout.h"
 #include "trapeze/board.h"
 #include "trapeze/vm.h"
 
 static void board_power_request(void *opaque, int status, const char *reason)
 {
 	vm_request_stop(opaque, status, reason);
+}
+
+/* Guest physical address bits (CPUID 0x80000008 EAX[7:0]); 36 when KVM does not say. */
+static unsigned int board_phys_bits(const struct vm *vm)
+{
+	const struct kvm_cpuid2 *c = vm->kvm ? vm->kvm->cpuid : NULL;
+
+	for (u32 i = 0; c && i < c->nent; i++)
+		if (c->entries[i].function == 0x80000008 && (c->entries[i].eax & 0xff))
+			return c->entries[i].eax & 0xff;
+	return 36;
+}
+
+/*
+ * PCI bus 0 and MSI delivery. The host bridge owns 0xCF8-0xCFF and passes
+ * the reset register at 0xCF9 on to board->reset. Without any way to deliver
+ * MSIs (msi_router_init_kvm says -ENOTSUP) devices get no MSI-X capability.
+ */
+static int board_create_pci(struct board *board, struct vm *vm, char *err, size_t err_len)
+{
+	struct irq_line intx = { .set = irq_kvm_set, .opaque = &vm->fd };
+	int r = msi_router_init_kvm(&board->msi, vm->kvm, &vm->fd);
+
+	if (r && r != -ENOTSUP) {
+		snprintf(err, err_len, "cannot set up MSI delivery: %s", strerror(-r));
+		return r;
+	}
+	board->msi_ready = r == 0;
+	r = pci_bus_init(&board->pci, &vm->pio, &vm->mmio, intx,
+			 board->msi_ready ? &board->msi : NULL, &reset_ops, &board->reset);
+	if (r) {
+		snprintf(err, err_len, "cannot place the PCI host bridge (ports 0xcf8-0xcff, "
+			 "ECAM at 0x%llx): %s", (unsigned long long)X86_PCI_ECAM_BASE, strerror(-r));
+		return r;
+	}
+	board->pci_ready = true;
+	pci_bus_limit_phys_bits(&board->pci, board_phys_bits(vm));
+	vm->pci = &board->pci;
+	return 0;
 }
 
 static int board_claim(struct vm *vm, struct bus *bus, u64 base, u64 len,
@@ -71,8 +112,7 @@ int board_create(struct board *board, struct vm *vm, char *err, size_t err_len)
 		r = board_claim(vm, &vm->pio, RTC_PORT_BASE, RTC_NR_PORTS, &rtc_ops,
 				&board->rtc, "rtc", err, err_len);
 	if (!r)
-		r = board_claim(vm, &vm->pio, RESET_WINDOW_PORT, RESET_WINDOW_LEN, &reset_ops,
-				&board->reset, "reset-control", err, err_len);
+		r = board_create_pci(board, vm, err, err_len);
 	if (!r)
 		r = board_claim(vm, &vm->pio, POST_PORT, 1, &sink_ops, NULL,
 				"post-code", err, err_len);
@@ -88,6 +128,12 @@ out_err:
 
 void board_destroy(struct board *board)
 {
+	if (board->pci_ready)
+		pci_bus_destroy(&board->pci);
+	board->pci_ready = false;
+	if (board->msi_ready)
+		msi_router_destroy(&board->msi);
+	board->msi_ready = false;
 	if (board->rtc_ready)
 		rtc_destroy(&board->rtc);
 	board->rtc_ready = false;

@@ -8,11 +8,14 @@
 #include <string.h>
 
 #include "trapeze/arch/x86/acpi.h"
+#include "trapeze/arch/x86/acpi_pci.h"
 #include "trapeze/arch/x86/boot_linux.h"
+#include "trapeze/arch/x86/layout.h"
 #include "trapeze/arch/x86/mptable.h"
 #include "trapeze/boot.h"
 #include "trapeze/decompress.h"
 #include "trapeze/devices/misc.h"
+#include "trapeze/devices/pci.h"
 
 #define BOOT_IOAPIC_ADDR 0xfec00000u
 #define BOOT_LAPIC_ADDR 0xfee00000u
@@ -42,9 +45,29 @@ const char *boot_path_name(enum boot_path path)
 	return "?";
 }
 
+/* The SSDT (\_SB.PCI0) and MCFG for the board's PCI host bridge and its windows. */
+static int boot_pci_tables(const struct pci_bus *pb, struct acpi_pci_tables *t)
+{
+	struct acpi_pci_config c = {
+		.ecam_base = X86_PCI_ECAM_BASE,
+		.ecam_size = X86_PCI_ECAM_SIZE,
+		.io_base = pb->io_win.base,
+		.io_size = pb->io_win.size,
+		.mmio32_base = pb->mmio32_win.base,
+		.mmio32_size = pb->mmio32_win.size,
+		.mmio64_base = pb->mmio64_win.base,
+		.mmio64_size = pb->mmio64_win.size,	/* 0 when the CPUs cannot reach it */
+		.intx_gsi_base = X86_PCI_INTX_GSI_BASE,
+		.nr_slots = PCI_MAX_SLOTS,
+	};
+
+	return acpi_pci_build(&c, t);
+}
+
 /* ACPI tables and, when it fits, an MP table; the RSDP address for the kernel. */
 static int boot_platform_tables(struct vm *vm, u64 *rsdp, char *err, size_t err_len)
 {
+	struct acpi_pci_tables pci_tables;
 	unsigned int n = vm->cfg->nr_cpus;
 	struct acpi_config acpi = {
 		.nr_cpus = n,
@@ -55,8 +78,19 @@ static int boot_platform_tables(struct vm *vm, u64 *rsdp, char *err, size_t err_
 		.reset_value = RESET_CF9_VALUE,
 		.sci_irq = BOOT_SCI_IRQ,
 	};
-	int r = acpi_build(&vm->mem, &acpi, rsdp);
+	int r;
 
+	if (vm->pci) {
+		r = boot_pci_tables(vm->pci, &pci_tables);
+		if (r) {
+			snprintf(err, err_len, "cannot describe the PCI host bridge in ACPI: %s",
+				 strerror(-r));
+			return r;
+		}
+		acpi.extra_tables = pci_tables.tables;
+		acpi.nr_extra_tables = ACPI_PCI_NR_TABLES;
+	}
+	r = acpi_build(&vm->mem, &acpi, rsdp);
 	if (r) {
 		snprintf(err, err_len, "cannot build ACPI tables for %u vCPUs: %s", n, strerror(-r));
 		return r;

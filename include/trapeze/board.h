@@ -6,8 +6,10 @@
 #define TRAPEZE_BOARD_H
 
 #include "trapeze/devices/misc.h"
+#include "trapeze/devices/pci.h"
 #include "trapeze/devices/rtc.h"
 #include "trapeze/devices/serial.h"
+#include "trapeze/msi.h"
 #include "trapeze/power.h"
 
 struct vm;
@@ -22,6 +24,12 @@ struct board {
 	bool pm_ready;
 	struct rtc rtc;
 	bool rtc_ready;
+	/* MSI delivery (msi.h); absent when KVM offers neither irqfd routing nor SIGNAL_MSI. */
+	struct msi_router msi;
+	bool msi_ready;
+	/* PCI bus 0 (devices/pci.h); owns 0xCF8-0xCFF and forwards 0xCF9 to reset. */
+	struct pci_bus pci;
+	bool pci_ready;
 };
 
 /* Creates the devices and registers them on vm's buses. 0 or -errno. */
