@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "table_bytes.h"
 #include "trapeze/arch/x86/acpi.h"
 #include "trapeze/arch/x86/aml.h"
 #include "trapeze/arch/x86/layout.h"
@@ -54,30 +55,6 @@ static const u8 *acpi_at(u64 gpa, u64 len)
 	p = guest_mem_ptr(&mem, gpa, len);
 	ck_assert_ptr_nonnull(p);
 	return p;
-}
-
-static u16 le16(const u8 *p)
-{
-	return (u16)(p[0] | p[1] << 8);
-}
-
-static u32 le32(const u8 *p)
-{
-	return le16(p) | (u32)le16(p + 2) << 16;
-}
-
-static u64 le64(const u8 *p)
-{
-	return le32(p) | (u64)le32(p + 4) << 32;
-}
-
-static u8 sum8(const u8 *p, size_t len)
-{
-	u8 s = 0;
-
-	while (len--)
-		s += *p++;
-	return s;
 }
 
 /* A system description table at gpa: checks its header and returns it. */

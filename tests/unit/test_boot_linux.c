@@ -13,15 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot_fixture.h"
 #include "check_main.h"
 #include "trapeze/arch/x86/boot_linux.h"
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/e820.h"
 #include "trapeze/arch/x86/layout.h"
 #include "trapeze/loader.h"
-
-#define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
 
 #define SETUP_SECTS	4
 #define SETUP_SIZE	((SETUP_SECTS + 1) * 512)
@@ -30,29 +28,6 @@
 #define PREF		0x1000000ULL	/* 16 MiB */
 #define INIT_SIZE	(8 * MiB)
 #define RSDP		0xe0000ULL
-
-static struct guest_mem mem;
-static struct boot_state bs;
-static char err[256];
-
-static void setup(void)
-{
-	ck_assert_int_eq(guest_mem_init(&mem, 64 * MiB), 0);
-	memset(&bs, 0x5a, sizeof(bs));
-	err[0] = '\0';
-}
-
-static void teardown(void)
-{
-	guest_mem_destroy(&mem);
-}
-
-/* Replaces the fixture's 64 MiB with ram bytes. */
-static void remap(u64 ram)
-{
-	guest_mem_destroy(&mem);
-	ck_assert_int_eq(guest_mem_init(&mem, ram), 0);
-}
 
 /* Protected-mode kernel byte k, so misplaced or shifted copies show. */
 static u8 kbyte(size_t k)
@@ -144,17 +119,6 @@ static void check_kernel_at(u64 gpa, size_t len)
 	ck_assert_ptr_nonnull(p);
 	for (k = 0; k < len; k++)
 		ck_assert_uint_eq(p[k], kbyte(k));
-}
-
-static bool ram_is_zero(u64 gpa, u64 len)
-{
-	const u8 *p = guest_mem_ptr(&mem, gpa, len);
-	u64 i;
-
-	for (i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
 }
 
 START_TEST(bzimage_loads)

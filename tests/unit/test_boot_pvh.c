@@ -12,14 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot_fixture.h"
 #include "check_main.h"
 #include "trapeze/arch/x86/boot_linux.h"
 #include "trapeze/arch/x86/boot_tables.h"
 #include "trapeze/arch/x86/e820.h"
 #include "trapeze/arch/x86/layout.h"
-
-#define MiB (1ULL << 20)
-#define GiB (1ULL << 30)
 
 #define ENTRY		0x1000040U
 #define TEXT		0x1000000ULL
@@ -28,28 +26,6 @@
 #define TEXT_MEMSZ	0x3000	/* the rest is bss */
 #define DATA_SIZE	0x100
 #define RSDP		0xe0000ULL
-
-static struct guest_mem mem;
-static struct boot_state bs;
-static char err[256];
-
-static void setup(void)
-{
-	ck_assert_int_eq(guest_mem_init(&mem, 64 * MiB), 0);
-	memset(&bs, 0x5a, sizeof(bs));
-	err[0] = '\0';
-}
-
-static void teardown(void)
-{
-	guest_mem_destroy(&mem);
-}
-
-static void remap(u64 ram)
-{
-	guest_mem_destroy(&mem);
-	ck_assert_int_eq(guest_mem_init(&mem, ram), 0);
-}
 
 /* ---- note lists ---- */
 
@@ -251,17 +227,6 @@ static int load_spec(struct tspec *s, const u8 *initrd, size_t initrd_size,
 
 	free(img);
 	return ret;
-}
-
-static bool ram_is_zero(u64 gpa, u64 len)
-{
-	const u8 *p = guest_mem_ptr(&mem, gpa, len);
-	u64 i;
-
-	for (i = 0; i < len; i++)
-		if (p[i])
-			return false;
-	return true;
 }
 
 /* ---- the note ---- */

@@ -20,6 +20,7 @@
 #include <zstd.h>
 
 #include "check_main.h"
+#include "table_bytes.h"
 #include "trapeze/decompress.h"
 #include "trapeze/loader.h"
 
@@ -280,6 +281,41 @@ static int run(const struct blob *b, size_t max_out, u8 **out, size_t *out_len)
 	return ret;
 }
 
+/* A test input for one format: seeded data and its compressed payload. */
+struct sample {
+	const struct fmt *f;
+	u8 *data;
+	size_t size;
+	struct blob b;
+};
+
+static struct sample sample_make(const struct fmt *f, size_t size, u64 seed)
+{
+	struct sample s = { .f = f, .data = make_data(size, seed), .size = size };
+
+	s.b = f->make(s.data, size);
+	return s;
+}
+
+static void sample_free(struct sample *s)
+{
+	free(s->b.p);
+	free(s->data);
+}
+
+/* The payload decodes, within max_out, to exactly the sample's data. */
+static void expect_sample_data(const struct sample *s, size_t max_out)
+{
+	u8 *out;
+	size_t out_len;
+
+	ck_assert_msg(run(&s->b, max_out, &out, &out_len) == 0, "%s: %s",
+		      s->f->name, err);
+	ck_assert_uint_eq(out_len, s->size);
+	ck_assert(memcmp(out, s->data, s->size) == 0);
+	free(out);
+}
+
 /* ---- detection ---- */
 
 START_TEST(detect_magics)
@@ -335,44 +371,35 @@ END_TEST
 START_TEST(round_trip)
 {
 	const struct fmt *f = &fmts[_i];
-	u8 *d = make_data(f->size, 0x9e3779b97f4a7c15ull + (u64)_i);
-	struct blob b = f->make(d, f->size);
+	struct sample s = sample_make(f, f->size, 0x9e3779b97f4a7c15ull + (u64)_i);
 	u8 *out;
 	size_t out_len;
 
-	ck_assert_int_eq(decompress_detect(b.p, b.len), f->kind);
-	ck_assert_msg(run(&b, 64 * MiB, &out, &out_len) == 0, "%s: %s", f->name, err);
-	ck_assert_uint_eq(out_len, f->size);
-	ck_assert(memcmp(out, d, f->size) == 0);
-	printf("decompress: %s round trip %zu -> %zu bytes\n", f->name, b.len, out_len);
-	free(out);
+	ck_assert_int_eq(decompress_detect(s.b.p, s.b.len), f->kind);
+	expect_sample_data(&s, 64 * MiB);
+	printf("decompress: %s round trip %zu -> %zu bytes\n", f->name, s.b.len, s.size);
 
 	/* max_out exactly the output size is allowed */
-	ck_assert_msg(run(&b, f->size, &out, &out_len) == 0, "%s: %s", f->name, err);
+	ck_assert_msg(run(&s.b, f->size, &out, &out_len) == 0, "%s: %s", f->name, err);
 	ck_assert_uint_eq(out_len, f->size);
 	free(out);
-	free(b.p);
-	free(d);
+	sample_free(&s);
 }
 END_TEST
 
 START_TEST(bomb_refused)
 {
-	const struct fmt *f = &fmts[_i];
-	size_t size = 300 * 1000;
-	u8 *d = make_data(size, 7);
-	struct blob b = f->make(d, size);
+	struct sample s = sample_make(&fmts[_i], 300 * 1000, 7);
 	u8 *out;
 	size_t out_len;
 
 	/* one byte short of the real size */
-	ck_assert_int_eq(run(&b, size - 1, &out, &out_len), -EFBIG);
+	ck_assert_int_eq(run(&s.b, s.size - 1, &out, &out_len), -EFBIG);
 	ck_assert_msg(strstr(err, "limit") != NULL, "%s", err);
 	/* far short, and zero */
-	ck_assert_int_eq(run(&b, 1000, &out, &out_len), -EFBIG);
-	ck_assert_int_eq(run(&b, 0, &out, &out_len), -EFBIG);
-	free(b.p);
-	free(d);
+	ck_assert_int_eq(run(&s.b, 1000, &out, &out_len), -EFBIG);
+	ck_assert_int_eq(run(&s.b, 0, &out, &out_len), -EFBIG);
+	sample_free(&s);
 }
 END_TEST
 
@@ -397,11 +424,8 @@ END_TEST
 
 START_TEST(truncated_refused)
 {
-	const struct fmt *f = &fmts[_i];
-	size_t size = 300 * 1000;
-	u8 *d = make_data(size, 11);
-	struct blob b = f->make(d, size);
-	size_t full = b.len;
+	struct sample s = sample_make(&fmts[_i], 300 * 1000, 11);
+	size_t full = s.b.len;
 	u8 *out;
 	size_t out_len;
 
@@ -409,13 +433,12 @@ START_TEST(truncated_refused)
 	size_t cuts[] = { full / 2, full - 9, 16 };
 
 	for (size_t i = 0; i < ARRAY_SIZE(cuts); i++) {
-		b.len = cuts[i];
-		ck_assert_msg(run(&b, 64 * MiB, &out, &out_len) == -EINVAL,
-			      "%s cut to %zu of %zu: not refused (%s)", f->name,
+		s.b.len = cuts[i];
+		ck_assert_msg(run(&s.b, 64 * MiB, &out, &out_len) == -EINVAL,
+			      "%s cut to %zu of %zu: not refused (%s)", s.f->name,
 			      cuts[i], full, err);
 	}
-	free(b.p);
-	free(d);
+	sample_free(&s);
 }
 END_TEST
 
@@ -427,36 +450,28 @@ END_TEST
  */
 START_TEST(corrupt_refused)
 {
-	const struct fmt *f = &fmts[_i];
-	size_t size = 300 * 1000;
-	u8 *d = make_data(size, 13);
-	struct blob b = f->make(d, size);
+	struct sample s = sample_make(&fmts[_i], 300 * 1000, 13);
 	u8 *out;
 	size_t out_len;
 
-	memset(b.p + b.len / 2, 0xff, 64);
-	ck_assert_msg(run(&b, 64 * MiB, &out, &out_len) == -EINVAL,
-		      "%s: corruption not detected (%s)", f->name, err);
-	free(b.p);
-	free(d);
+	memset(s.b.p + s.b.len / 2, 0xff, 64);
+	ck_assert_msg(run(&s.b, 64 * MiB, &out, &out_len) == -EINVAL,
+		      "%s: corruption not detected (%s)", s.f->name, err);
+	sample_free(&s);
 }
 END_TEST
 
 /* A single flipped bit where a checksum must catch it. */
 START_TEST(bit_flip_refused)
 {
-	const struct fmt *f = &fmts[_i];
-	size_t size = 300 * 1000;
-	u8 *d = make_data(size, 17);
-	struct blob b = f->make(d, size);
+	struct sample s = sample_make(&fmts[_i], 300 * 1000, 17);
 	u8 *out;
 	size_t out_len;
 
-	b.p[b.len / 2] ^= 0x10;
-	ck_assert_msg(run(&b, 64 * MiB, &out, &out_len) == -EINVAL,
-		      "%s: bit flip not detected (%s)", f->name, err);
-	free(b.p);
-	free(d);
+	s.b.p[s.b.len / 2] ^= 0x10;
+	ck_assert_msg(run(&s.b, 64 * MiB, &out, &out_len) == -EINVAL,
+		      "%s: bit flip not detected (%s)", s.f->name, err);
+	sample_free(&s);
 }
 END_TEST
 
@@ -467,23 +482,14 @@ END_TEST
  */
 START_TEST(trailing_bytes_ignored)
 {
-	const struct fmt *f = &fmts[_i];
-	size_t size = 100 * 1000;
-	u8 *d = make_data(size, 19);
-	struct blob b = f->make(d, size);
-	u8 *out;
-	size_t out_len;
+	struct sample s = sample_make(&fmts[_i], 100 * 1000, 19);
 
-	b.p = realloc(b.p, b.len + 7);
-	ck_assert_ptr_nonnull(b.p);
-	memcpy(b.p + b.len, "garbage", 7);
-	b.len += 7;
-	ck_assert_msg(run(&b, 64 * MiB, &out, &out_len) == 0, "%s: %s", f->name, err);
-	ck_assert_uint_eq(out_len, size);
-	ck_assert(memcmp(out, d, size) == 0);
-	free(out);
-	free(b.p);
-	free(d);
+	s.b.p = realloc(s.b.p, s.b.len + 7);
+	ck_assert_ptr_nonnull(s.b.p);
+	memcpy(s.b.p + s.b.len, "garbage", 7);
+	s.b.len += 7;
+	expect_sample_data(&s, 64 * MiB);
+	sample_free(&s);
 }
 END_TEST
 
@@ -495,24 +501,14 @@ END_TEST
  */
 START_TEST(size_hint_lies)
 {
-	const struct fmt *f = &fmts[_i];
 	static const u32 lies[] = { 1, 4096, 0xffffffffu };
-	size_t size = 200 * 1000;
-	u8 *d = make_data(size, 37);
-	struct blob b = f->make(d, size);
-	u8 *out;
-	size_t out_len;
+	struct sample s = sample_make(&fmts[_i], 200 * 1000, 37);
 
 	for (size_t i = 0; i < ARRAY_SIZE(lies); i++) {
-		put_le32(b.p + b.len - 4, lies[i]);
-		ck_assert_msg(run(&b, 64 * MiB, &out, &out_len) == 0, "%s: %s",
-			      f->name, err);
-		ck_assert_uint_eq(out_len, size);
-		ck_assert(memcmp(out, d, size) == 0);
-		free(out);
+		put_le32(s.b.p + s.b.len - 4, lies[i]);
+		expect_sample_data(&s, 64 * MiB);
 	}
-	free(b.p);
-	free(d);
+	sample_free(&s);
 }
 END_TEST
 
@@ -580,7 +576,7 @@ START_TEST(lz4_bad_block_sizes)
 	u8 *out;
 	size_t out_len;
 
-	ck_assert_uint_eq(csize, b.p[4] | b.p[5] << 8 | b.p[6] << 16 | (u32)b.p[7] << 24);
+	ck_assert_uint_eq(csize, le32(b.p + 4));
 	put_le32(b.p + 4, 0);
 	ck_assert_int_eq(run(&b, 64 * MiB, &out, &out_len), -EINVAL);
 	put_le32(b.p + 4, csize + 5);	/* past the end of the input */
@@ -654,11 +650,6 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static u32 rd32(const u8 *p)
-{
-	return (u32)p[0] | (u32)p[1] << 8 | (u32)p[2] << 16 | (u32)p[3] << 24;
-}
-
 /*
  * The bzImage payload (Documentation/arch/x86/boot.rst): setup_sects at
  * 0x1f1 (0 means 4), header magic "HdrS" at 0x202, version at 0x206
@@ -672,12 +663,12 @@ static void bzimage_payload(const u8 *img, size_t size, const u8 **payload,
 	unsigned int sects;
 
 	ck_assert_uint_ge(size, 0x250);
-	ck_assert_uint_eq(rd32(img + 0x202), 0x53726448);	/* "HdrS" */
+	ck_assert_uint_eq(le32(img + 0x202), 0x53726448);	/* "HdrS" */
 	ck_assert_uint_ge(img[0x206] | img[0x207] << 8, 0x208);
 	sects = img[0x1f1] ? img[0x1f1] : 4;
 	pm = ((size_t)sects + 1) * 512;
-	off = rd32(img + 0x248);
-	plen = rd32(img + 0x24c);
+	off = le32(img + 0x248);
+	plen = le32(img + 0x24c);
 	ck_assert_uint_le(pm, size);
 	ck_assert_uint_le(off, size - pm);
 	ck_assert_uint_le(plen, size - pm - off);
@@ -725,7 +716,7 @@ START_TEST(debian_kernel)
 	ck_assert_uint_eq(eh.e_ident[EI_DATA], ELFDATA2LSB);
 	ck_assert_uint_eq(eh.e_machine, EM_X86_64);
 	ck_assert_uint_eq(eh.e_type, ET_EXEC);
-	ck_assert_uint_eq((u32)out_len, rd32(payload + plen - 4));
+	ck_assert_uint_eq((u32)out_len, le32(payload + plen - 4));
 
 	printf("decompress: %s: %s payload %zu bytes -> vmlinux %zu bytes in %.3f s (%.0f MB/s out)\n",
 	       g.gl_pathv[0], decompress_kind_name(kind), plen, out_len, dt,

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "table_bytes.h"
 #include "trapeze/arch/x86/layout.h"
 #include "trapeze/arch/x86/mptable.h"
 
@@ -34,25 +35,6 @@ static const u8 *ram(u64 gpa, u64 len)
 
 	ck_assert_ptr_nonnull(p);
 	return p;
-}
-
-static u16 le16(const u8 *p)
-{
-	return (u16)(p[0] | p[1] << 8);
-}
-
-static u32 le32(const u8 *p)
-{
-	return le16(p) | (u32)le16(p + 2) << 16;
-}
-
-static u8 sum8(const u8 *p, size_t len)
-{
-	u8 s = 0;
-
-	while (len--)
-		s += *p++;
-	return s;
 }
 
 /* Parses everything at X86_MPTABLE for nr_cpus CPUs and an I/O APIC ioapic_id. */
