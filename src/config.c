@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "trapeze/config.h"
+#include "trapeze/debug/gdbstub.h"
 #include "trapeze/debug/trace.h"
 #include "trapeze/guest_mem.h"
 
@@ -32,6 +33,9 @@ enum {
 	OPT_STATS_JSON,
 	OPT_RNG,
 	OPT_CONSOLE,
+	OPT_STEP,
+	OPT_STEP_SCRIPT,
+	OPT_GDB,
 };
 
 static const char usage_text[] =
@@ -82,6 +86,16 @@ static const char run_usage_text[] =
 	"      --stats          at exit, print exits per reason and per device (count,\n"
 	"                       time spent in trapeze) and KVM's own counters\n"
 	"      --stats-json FILE  write the same statistics to FILE as JSON\n"
+	"      --step[=SPEC]    stop before the first instruction and at each exit\n"
+	"                       SPEC chooses (as --trace), and read commands on\n"
+	"                       stdin: continue, next, stepi, regs, sregs, x, xv,\n"
+	"                       tr, walk, dev, quit ('help' lists them). The guest\n"
+	"                       then gets no console input\n"
+	"      --step-script FILE  --step commands from FILE (implies --step); stdin\n"
+	"                       stays the guest's\n"
+	"      --gdb PORT|unix:PATH  wait for gdb on 127.0.0.1:PORT (0: any free\n"
+	"                       port) or a Unix socket before starting the guest\n"
+	"                       (in gdb: target remote :PORT); see docs/debugging.md\n"
 	"  -d, --disk FILE[,ro] a raw disk image as a virtio-blk disk (/dev/vda,\n"
 	"                       then vdb, ...; up to 8). ,ro: the guest may only\n"
 	"                       read it. The file is locked while trapeze runs; a\n"
@@ -131,6 +145,9 @@ static const struct option run_options[] = {
 	{ "disk", required_argument, NULL, 'd' },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "step", optional_argument, NULL, OPT_STEP },
+	{ "step-script", required_argument, NULL, OPT_STEP_SCRIPT },
+	{ "gdb", required_argument, NULL, OPT_GDB },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -399,6 +416,31 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 			return config_error(err, err_len, "run: empty --stats-json path");
 		cfg->stats_json = arg;
 		return 0;
+	case OPT_STEP: {
+		struct trace_filter f;
+		char why[CONFIG_ERR_LEN];
+
+		/* The same SPEC as --trace; its messages name --trace, so rename. */
+		if (trace_filter_parse(&f, arg, why, sizeof(why)))
+			return config_error(err, err_len, "run: --step%s",
+					    strncmp(why, "--trace", 7) ? why : why + 7);
+		cfg->step = arg ? arg : "all";
+		return 0;
+	}
+	case OPT_STEP_SCRIPT:
+		if (!*arg)
+			return config_error(err, err_len, "run: empty --step-script path");
+		cfg->step_script = arg;
+		return 0;
+	case OPT_GDB: {
+		struct gdb_listen where;
+		char why[CONFIG_ERR_LEN];
+
+		if (gdbstub_parse_listen(arg, &where, why, sizeof(why)))
+			return config_error(err, err_len, "run: %s", why);
+		cfg->gdb = arg;
+		return 0;
+	}
 	case 'd':
 		return config_parse_disk(cfg, arg, err, err_len);
 	case OPT_RNG:
@@ -492,6 +534,11 @@ static int config_parse_run(struct vm_config *cfg, int argc, char **argv,
 				    "run: no kernel given (-k FILE)");
 	if (cfg->trace_file && !cfg->trace)
 		cfg->trace = "all";	/* --trace-file implies --trace */
+	if (cfg->step_script && !cfg->step)
+		cfg->step = "all";	/* --step-script implies --step */
+	if (cfg->step && cfg->gdb)
+		return config_error(err, err_len,
+				    "run: --step and --gdb cannot be used together");
 	return 0;
 }
 

@@ -13,6 +13,7 @@
 #include "trapeze/boot.h"
 #include "trapeze/config.h"
 #include "trapeze/console.h"
+#include "trapeze/debug/debug.h"
 #include "trapeze/debug/observe.h"
 #include "trapeze/kvm.h"
 #include "trapeze/loader.h"
@@ -107,14 +108,25 @@ static int run_guest(const struct vm_config *cfg)
 	r = observe_create(&vm.observe, &vm, err, sizeof(err));	/* --trace, --stats */
 	if (r)
 		goto out_vm;
-	r = term_raw_enter(STDIN_FILENO);
+	/* --step reads its commands from stdin: then stdin stays a cooked terminal, not the guest's. */
+	r = debug_reads_stdin(cfg) ? 0 : term_raw_enter(STDIN_FILENO);
 	if (r)
 		fprintf(stderr, "trapeze: warning: cannot put the terminal in raw mode: %s\n",
 			strerror(-r));
-	r = console_start(&con, &vm, &vm.board.com1, STDIN_FILENO);
+	r = console_start(&con, &vm, &vm.board.com1,
+			  debug_reads_stdin(cfg) ? -1 : STDIN_FILENO);
 	if (r) {
 		snprintf(err, sizeof(err), "cannot start the console thread: %s", strerror(-r));
 		term_restore();
+		goto out_vm;
+	}
+	/* --step, --gdb: after the console thread, so Ctrl-C ends a wait for gdb. */
+	r = debug_create(&vm.debug, &vm, err, sizeof(err));
+	if (r) {
+		console_stop(&con);
+		term_restore();
+		if (r == -ECANCELED)
+			status = vm.status;	/* stopped while waiting for gdb */
 		goto out_vm;
 	}
 	status = vm_run(&vm, cfg->timeout_s);
@@ -126,6 +138,8 @@ static int run_guest(const struct vm_config *cfg)
 	err[0] = '\0';
 
 out_vm:
+	debug_destroy(vm.debug);
+	vm.debug = NULL;
 	observe_destroy(vm.observe);
 	vm.observe = NULL;
 	vm_destroy(&vm);

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "trapeze/arch/x86/cpu.h"
+#include "trapeze/debug/debug.h"
 #include "trapeze/debug/observe.h"
 #include "trapeze/exit.h"
 #include "trapeze/status.h"
@@ -149,6 +150,8 @@ static bool vcpu_dispatch(struct vcpu *vcpu, const struct vm_exit *e)
 		vcpu_system_event(vcpu, e->system_event.type);
 		return true;
 	case VM_EXIT_DEBUG:
+		if (vm->debug)
+			return false;	/* --step/--gdb take it after dispatch */
 		snprintf(what, sizeof(what), "KVM_EXIT_DEBUG: exception %u at %llx (no debugger attached)",
 			 e->debug.exception, (unsigned long long)e->debug.pc);
 		vcpu_die(vcpu, STATUS_GUEST_ERROR, what);
@@ -180,9 +183,13 @@ static bool vcpu_handle_exit(struct vcpu *vcpu)
 		observe_exit_begin(vcpu->vm->observe, vcpu, &e, &x);
 		stop = vcpu_dispatch(vcpu, &e);
 		observe_exit_end(vcpu->vm->observe, vcpu, &e, &x);
-		return stop;
+	} else {
+		stop = vcpu_dispatch(vcpu, &e);
 	}
-	return vcpu_dispatch(vcpu, &e);
+	/* --step/--gdb: the same single test when off. */
+	if (__builtin_expect(vcpu->vm->debug != NULL, 0) && !stop)
+		debug_after_exit(vcpu->vm->debug, vcpu, &e);
+	return stop;
 }
 
 static void *vcpu_thread(void *arg)
@@ -198,6 +205,10 @@ static void *vcpu_thread(void *arg)
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 
 	while (!vm_stopping(vcpu->vm)) {
+		/* The debugger's pause point: parked or prompted, check for a stop again. */
+		if (__builtin_expect(vcpu->vm->debug != NULL, 0) &&
+		    debug_pause_point(vcpu->vm->debug, vcpu))
+			continue;
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				if (errno == EINTR && vcpu->vm->observe)

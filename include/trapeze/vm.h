@@ -25,6 +25,7 @@
 
 struct event_loop;
 struct observe;
+struct debug;
 struct pci_bus;
 
 struct vm {
@@ -43,6 +44,12 @@ struct vm {
 	unsigned int nr_vcpus;
 	/* --trace/--stats hooks (debug/observe.h); NULL when off, set before the vCPUs run. */
 	struct observe *observe;
+	/*
+	 * --step/--gdb (debug/debug.h); NULL when off, set before the vCPUs
+	 * run. Its pause module also waits on stop_lock/stop_cond below, so a
+	 * VM stop wakes parked vCPUs (debug/pause.h).
+	 */
+	struct debug *debug;
 
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;

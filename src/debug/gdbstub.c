@@ -1,0 +1,1036 @@
+/*
+ * The GDB remote serial protocol stub: listening socket, the stub thread,
+ * packet dispatch, and stopping and resuming the guest for gdb. What it
+ * does to registers, memory and breakpoints is in gdb_target.c.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "gdbstub_priv.h"
+#include "trapeze/config.h"
+#include "trapeze/debug/inspect.h"
+#include "trapeze/debug/pause.h"
+#include "trapeze/debug/step_cmd.h"
+#include "trapeze/status.h"
+#include "trapeze/vcpu.h"
+#include "trapeze/vm.h"
+
+#define GDB_POLL_MS	100	/* waits are sliced so a VM stop is seen */
+#define GDB_SIGTRAP	5
+#define GDB_SIGINT	2
+
+int gdbstub_parse_listen(const char *spec, struct gdb_listen *out, char *err,
+			 size_t err_len)
+{
+	u64 port;
+
+	memset(out, 0, sizeof(*out));
+	if (!spec || !*spec) {
+		snprintf(err, err_len, "--gdb: empty argument (PORT or unix:PATH)");
+		return -EINVAL;
+	}
+	if (!strncmp(spec, "unix:", 5)) {
+		if (!spec[5] || strlen(spec + 5) >= sizeof(out->path)) {
+			snprintf(err, err_len, "--gdb: bad socket path '%s' (1 to %zu characters)",
+				 spec + 5, sizeof(out->path) - 1);
+			return -EINVAL;
+		}
+		out->is_unix = true;
+		snprintf(out->path, sizeof(out->path), "%s", spec + 5);
+		return 0;
+	}
+	if (config_parse_u64(spec, &port) || port > 65535) {
+		snprintf(err, err_len, "--gdb: bad port '%s' (0 to 65535, or unix:PATH)", spec);
+		return -EINVAL;
+	}
+	out->port = (u16)port;
+	return 0;
+}
+
+/* ---- the wire ------------------------------------------------------------ */
+
+static int gdb_write_all(struct gdbstub *g, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = send(g->fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Sends a packet and keeps it for a retransmission on '-'. */
+static int gdb_send(struct gdbstub *g, const void *payload, size_t len)
+{
+	g->wire_len = gdb_packet_encode(g->wire, sizeof(g->wire), payload, len);
+	if (!g->wire_len)
+		return -E2BIG;
+	return gdb_write_all(g, g->wire, g->wire_len);
+}
+
+static int gdb_send_str(struct gdbstub *g, const char *s)
+{
+	return gdb_send(g, s, strlen(s));
+}
+
+static void gdb_send_error(struct gdbstub *g, int err)
+{
+	char e[8];
+
+	snprintf(e, sizeof(e), "E%02x", (unsigned int)(err < 0 ? -err : err) & 0xff);
+	gdb_send_str(g, e);
+}
+
+/* Text for gdb's console: 'O' packets of hex, split to fit. Only while gdb awaits a reply. */
+static void gdb_send_console(struct gdbstub *g, const char *text, size_t len)
+{
+	static char pkt[GDB_PACKET_MAX + 1];
+	const size_t chunk = (GDB_PACKET_MAX - 1) / 2;
+
+	for (size_t at = 0; at < len; at += chunk) {
+		size_t n = len - at < chunk ? len - at : chunk;
+
+		pkt[0] = 'O';
+		gdb_hex_encode(pkt + 1, text + at, n);
+		gdb_send(g, pkt, 1 + 2 * n);
+	}
+}
+
+/* A message for both trapeze's stderr and gdb's console. */
+__attribute__((format(printf, 2, 3)))
+static void gdb_say(struct gdbstub *g, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof(msg) - 2)
+		n = sizeof(msg) - 2;
+	fprintf(stderr, "trapeze: gdb: %s", msg);
+	gdb_send_console(g, msg, (size_t)n);
+}
+
+/* ---- stopping and resuming --------------------------------------------------- */
+
+static void gdb_drain_events(struct gdbstub *g)
+{
+	u64 v;
+
+	while (read(g->event_fd, &v, sizeof(v)) == sizeof(v))
+		;
+}
+
+/* Stops the world after an event or an interrupt and tells gdb why. */
+static void gdb_stop(struct gdbstub *g)
+{
+	enum gdb_event_kind ev;
+	unsigned int vcpu;
+	u64 addr;
+	int n;
+
+	if (pause_world(g->pause, NULL))
+		return;		/* the VM is ending: the session loop says so */
+	g->running = false;
+	gdb_bp_unplant(g);	/* memory reads show the guest's own bytes */
+	gdb_drain_events(g);
+	pthread_mutex_lock(&g->lock);
+	ev = g->ev;
+	vcpu = g->ev_vcpu;
+	addr = g->ev_addr;
+	g->ev = GDB_EV_NONE;
+	pthread_mutex_unlock(&g->lock);
+	for (unsigned int i = 0; i < g->vm->nr_vcpus; i++)
+		g->stepping[i] = false;
+	if (ev == GDB_EV_NONE) {
+		/* Ctrl-C: report the vCPU gdb was looking at. */
+		n = snprintf(g->stop_reply, sizeof(g->stop_reply), "T%02xthread:%x;", GDB_SIGINT,
+			     g->g_vcpu + 1);
+	} else {
+		g->g_vcpu = vcpu;
+		n = snprintf(g->stop_reply, sizeof(g->stop_reply), "T%02xthread:%x;", GDB_SIGTRAP,
+			     vcpu + 1);
+		if (ev == GDB_EV_SWBREAK)
+			snprintf(g->stop_reply + n, sizeof(g->stop_reply) - n, "swbreak:;");
+		else if (ev == GDB_EV_HWBREAK)
+			snprintf(g->stop_reply + n, sizeof(g->stop_reply) - n, "hwbreak:;");
+		else if (ev == GDB_EV_WATCH)
+			snprintf(g->stop_reply + n, sizeof(g->stop_reply) - n, "watch:%llx;",
+				 (unsigned long long)addr);
+		else if (ev == GDB_EV_AWATCH)
+			snprintf(g->stop_reply + n, sizeof(g->stop_reply) - n, "awatch:%llx;",
+				 (unsigned long long)addr);
+	}
+	gdb_send_str(g, g->stop_reply);
+}
+
+/*
+ * Resumes with act[i] for vCPU i: 0 (stays stopped), 'c' or 's'. Replies
+ * with an error (and why, on gdb's console) when the host cannot do it.
+ */
+static void gdb_resume(struct gdbstub *g, const char *act)
+{
+	const struct vcpu *only = NULL;
+	unsigned int nr_act = 0;
+	int r;
+
+	for (unsigned int i = 0; i < g->vm->nr_vcpus; i++) {
+		g->stepping[i] = act[i] == 's';
+		if (!act[i])
+			continue;
+		nr_act++;
+		only = &g->vm->vcpus[i];
+		if (g->stepping[i] && g->software && gdb_target_cpl(g, i) == 3) {
+			gdb_say(g, "single-step at CPL 3 is not supported by this host's KVM "
+				"(kvm_pvm, a software backend, runs CPL-3 guest code natively and "
+				"it never traps); use breakpoints in CPL-0 code, or continue\n");
+			g->stepping[i] = false;
+			gdb_send_error(g, EPERM);
+			return;
+		}
+	}
+	if (!nr_act) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	r = gdb_target_arm(g);
+	if (r) {
+		gdb_say(g, "this host's KVM refused the debug state (KVM_SET_GUEST_DEBUG: %s): "
+			"single-step and breakpoints are not supported here\n", strerror(-r));
+		gdb_send_error(g, r);
+		return;
+	}
+	gdb_bp_plant(g);
+	pthread_mutex_lock(&g->lock);
+	g->ev = GDB_EV_NONE;
+	pthread_mutex_unlock(&g->lock);
+	g->running = true;
+	/* One vCPU acting alone ("vCont;s:1"): the others stay stopped. */
+	pause_resume(g->pause, nr_act == 1 && g->vm->nr_vcpus > 1 ? only : NULL);
+}
+
+/* c/s [ADDR], C/S SIG[;ADDR]: all vCPUs, the current one stepping for s. */
+static void gdb_cont_or_step(struct gdbstub *g, char op, const char *args)
+{
+	char act[256] = { 0 };
+	u64 v;
+
+	if (op == 'C' || op == 'S') {
+		/* A signal for the guest: guests have none; skip it. */
+		if (gdb_parse_hex(&args, &v)) {
+			gdb_send_error(g, EINVAL);
+			return;
+		}
+		if (*args == ';')
+			args++;
+		op = (char)(op - 'A' + 'a');
+	}
+	if (*args) {
+		struct gdb_x86_regs r;
+
+		if (gdb_parse_hex(&args, &v) || *args || gdb_target_get_regs(g, g->g_vcpu, &r)) {
+			gdb_send_error(g, EINVAL);
+			return;
+		}
+		r.rip = v;
+		gdb_target_set_regs(g, g->g_vcpu, &r);
+	}
+	if (op == 's') {
+		act[g->g_vcpu] = 's';
+	} else {
+		for (unsigned int i = 0; i < g->vm->nr_vcpus; i++)
+			act[i] = 'c';
+	}
+	gdb_resume(g, act);
+}
+
+static void gdb_vcont(struct gdbstub *g, const char *args)
+{
+	struct gdb_vcont_action a[GDB_VCONT_MAX];
+	char act[256] = { 0 };
+	int n = gdb_parse_vcont(args, a, GDB_VCONT_MAX);
+
+	if (n < 0) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	/* The first action that applies to a thread wins (the GDB manual, vCont). */
+	for (unsigned int i = 0; i < g->vm->nr_vcpus; i++)
+		for (int k = 0; k < n && !act[i]; k++)
+			if (a[k].tid == -1 || a[k].tid == 0 || a[k].tid == (long)i + 1)
+				act[i] = a[k].action;
+	gdb_resume(g, act);
+}
+
+/* ---- packets ------------------------------------------------------------- */
+
+static bool gdb_tid_ok(struct gdbstub *g, long tid)
+{
+	return tid == -1 || tid == 0 || (tid > 0 && tid <= (long)g->vm->nr_vcpus);
+}
+
+static void gdb_set_thread(struct gdbstub *g, const char *p)
+{
+	const char *end;
+	long tid;
+
+	if ((p[0] != 'g' && p[0] != 'c') || gdb_parse_thread_id(p + 1, &tid, &end) || *end ||
+	    !gdb_tid_ok(g, tid)) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	if (p[0] == 'g' && tid > 0)
+		g->g_vcpu = (unsigned int)tid - 1;
+	gdb_send_str(g, "OK");
+}
+
+static void gdb_read_regs(struct gdbstub *g)
+{
+	static char hex[2 * GDB_REGS_BYTES + 1];
+	struct gdb_x86_regs r;
+	u8 block[GDB_REGS_BYTES];
+	int e = gdb_target_get_regs(g, g->g_vcpu, &r);
+
+	if (e) {
+		gdb_send_error(g, e);
+		return;
+	}
+	gdb_regs_pack(&r, block);
+	gdb_hex_encode(hex, block, sizeof(block));
+	gdb_send(g, hex, 2 * sizeof(block));
+}
+
+static void gdb_write_regs(struct gdbstub *g, const char *hex, size_t len)
+{
+	struct gdb_x86_regs r;
+	u8 block[GDB_REGS_BYTES];
+	int e;
+
+	if (gdb_hex_decode(hex, len, block, sizeof(block))) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	gdb_regs_unpack(&r, block);
+	e = gdb_target_set_regs(g, g->g_vcpu, &r);
+	if (e == -EPERM)
+		fprintf(stderr, "trapeze: gdb: changing segment selectors is not supported\n");
+	if (e)
+		gdb_send_error(g, e);
+	else
+		gdb_send_str(g, "OK");
+}
+
+/* p N and P N=VALUE. */
+static void gdb_one_reg(struct gdbstub *g, bool write, const char *p, size_t len)
+{
+	const char *start = p;
+	struct gdb_x86_regs r;
+	u8 val[16];
+	char hex[33];
+	u64 n;
+	size_t size;
+	int e;
+
+	if (gdb_parse_hex(&p, &n) || n >= GDB_NR_REGS || (write ? *p != '=' : *p != '\0')) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	size = gdb_reg_size((unsigned int)n);
+	e = gdb_target_get_regs(g, g->g_vcpu, &r);
+	if (e) {
+		gdb_send_error(g, e);
+		return;
+	}
+	if (!write) {
+		gdb_reg_get(&r, (unsigned int)n, val);
+		gdb_hex_encode(hex, val, size);
+		gdb_send_str(g, hex);
+		return;
+	}
+	p++;
+	if (gdb_hex_decode(p, len - (size_t)(p - start), val, size)) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	gdb_reg_set(&r, (unsigned int)n, val);
+	e = gdb_target_set_regs(g, g->g_vcpu, &r);
+	if (e == -EPERM)
+		fprintf(stderr, "trapeze: gdb: changing segment selectors is not supported\n");
+	if (e)
+		gdb_send_error(g, e);
+	else
+		gdb_send_str(g, "OK");
+}
+
+static void gdb_read_mem(struct gdbstub *g, const char *p)
+{
+	static u8 data[GDB_PACKET_MAX / 2];
+	static char hex[GDB_PACKET_MAX + 1];
+	u64 addr, len, done;
+
+	if (gdb_parse_mem_read(p, &addr, &len)) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	if (len > sizeof(data))
+		len = sizeof(data);	/* gdb asks again for the rest */
+	gdb_target_read(g, g->g_vcpu, addr, data, len, &done);
+	if (!done && len) {
+		gdb_send_error(g, EFAULT);
+		return;
+	}
+	gdb_hex_encode(hex, data, (size_t)done);
+	gdb_send(g, hex, (size_t)(2 * done));
+}
+
+static void gdb_write_mem(struct gdbstub *g, const char *p, size_t len)
+{
+	static u8 data[GDB_PACKET_MAX / 2];
+	u64 addr, n;
+
+	if (gdb_parse_mem_write(p, len, &addr, &n, data, sizeof(data))) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	if (n && gdb_target_write(g, g->g_vcpu, addr, data, n))
+		gdb_send_error(g, EFAULT);
+	else
+		gdb_send_str(g, "OK");
+}
+
+/* X ADDR,LEN:BINARY (the framing already undid the escapes). */
+static void gdb_write_mem_binary(struct gdbstub *g, const char *p, size_t len)
+{
+	const char *start = p;
+	u64 addr, n;
+
+	if (gdb_parse_hex(&p, &addr) || *p++ != ',' || gdb_parse_hex(&p, &n) || *p++ != ':' ||
+	    (size_t)(p - start) > len || n != len - (size_t)(p - start)) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	if (n && gdb_target_write(g, g->g_vcpu, addr, p, n))
+		gdb_send_error(g, EFAULT);
+	else
+		gdb_send_str(g, "OK");
+}
+
+static void gdb_breakpoint(struct gdbstub *g, bool insert, const char *p)
+{
+	unsigned int type;
+	u64 addr, kind;
+	int e;
+
+	if (gdb_parse_breakpoint(p, &type, &addr, &kind)) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	if (insert && g->software && (type == GDB_WP_WRITE || type == GDB_WP_ACCESS)) {
+		/* Measured: a watched variable changed by CPL-0 code never stopped the guest. */
+		fprintf(stderr, "trapeze: gdb: watchpoints are not supported by this host's KVM "
+			"(kvm_pvm emulates CPL-0 code without checking debug-register data "
+			"breakpoints); in gdb, 'set can-use-hw-watchpoints 0' gives software "
+			"watchpoints (gdb single-steps)\n");
+		gdb_send_error(g, ENOTSUP);
+		return;
+	}
+	e = insert ? gdb_bp_insert(g, type, addr, kind) : gdb_bp_remove(g, type, addr, kind);
+	if (e == -ENOTSUP) {
+		gdb_send_str(g, "");	/* gdb then knows this type is not served */
+		return;
+	}
+	if (e == -ENOSPC && insert)
+		fprintf(stderr, "trapeze: gdb: no free debug register for the %s at 0x%llx (4 in all%s)\n",
+			type == GDB_BP_SW ? "breakpoint" : type == GDB_BP_HW ? "hardware breakpoint" :
+			"watchpoint", (unsigned long long)addr,
+			g->software ? "; on this host software breakpoints use them too" : "");
+	if (e)
+		gdb_send_error(g, e);
+	else
+		gdb_send_str(g, "OK");
+}
+
+static void gdb_xfer_features(struct gdbstub *g, const char *p)
+{
+	static char reply[GDB_PACKET_MAX + 1];
+	const char *xml = gdb_regs_target_xml();
+	size_t total = strlen(xml);
+	u64 off, len;
+
+	if (strncmp(p, "target.xml:", 11)) {
+		gdb_send_error(g, ENOENT);
+		return;
+	}
+	p += 11;
+	if (gdb_parse_hex(&p, &off) || *p++ != ',' || gdb_parse_hex(&p, &len) || *p) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	if (off >= total) {
+		gdb_send_str(g, "l");
+		return;
+	}
+	if (len > total - off)
+		len = total - off;
+	if (len > GDB_PACKET_MAX - 1)
+		len = GDB_PACKET_MAX - 1;
+	reply[0] = off + len < total ? 'm' : 'l';
+	memcpy(reply + 1, xml + off, (size_t)len);
+	gdb_send(g, reply, (size_t)len + 1);
+}
+
+/* `monitor CMD`: trapeze's inspection commands, output on gdb's console. */
+static void gdb_monitor(struct gdbstub *g, const char *hex)
+{
+	char text[STEP_LINE_MAX + 1], err[160];
+	size_t n = strlen(hex) / 2;
+	struct step_cmd c;
+	char *out = NULL;
+	size_t out_len = 0;
+	FILE *f;
+
+	if (n > STEP_LINE_MAX || gdb_hex_decode(hex, strlen(hex), text, n)) {
+		gdb_send_error(g, EINVAL);
+		return;
+	}
+	text[n] = '\0';
+	f = open_memstream(&out, &out_len);
+	if (!f) {
+		gdb_send_error(g, ENOMEM);
+		return;
+	}
+	if (step_cmd_parse(text, &c, err, sizeof(err))) {
+		fprintf(f, "monitor: %s\n", err);
+	} else {
+		struct vcpu *v = &g->vm->vcpus[g->g_vcpu];
+
+		switch (c.kind) {
+		case STEP_CMD_REGS:
+			inspect_regs(v, f);
+			break;
+		case STEP_CMD_SREGS:
+			inspect_sregs(v, f);
+			break;
+		case STEP_CMD_PHYS:
+			inspect_phys(g->vm, c.addr, c.len, f);
+			break;
+		case STEP_CMD_VIRT:
+			inspect_virt(g->vm, v, c.addr, c.len, f);
+			break;
+		case STEP_CMD_TRANSLATE:
+			inspect_translate(g->vm, v, c.addr, f);
+			break;
+		case STEP_CMD_WALK:
+			inspect_walk(g->vm, v, c.addr, f);
+			break;
+		case STEP_CMD_DEV:
+			inspect_dev(g->vm, c.addr, f);
+			break;
+		case STEP_CMD_NONE:
+		case STEP_CMD_HELP:
+			fputs("trapeze monitor commands (on the thread selected in gdb):\n"
+			      "  regs, sregs, x ADDR [LEN], xv VADDR [LEN], tr VADDR, walk VADDR,\n"
+			      "  dev PORT|ADDR  (see docs/debugging.md)\n", f);
+			break;
+		default:
+			fputs("monitor: use gdb's own commands to run, step or quit\n", f);
+			break;
+		}
+	}
+	fclose(f);
+	if (out)
+		gdb_send_console(g, out, out_len);
+	free(out);
+	gdb_send_str(g, "OK");
+}
+
+static void gdb_query(struct gdbstub *g, const char *p)
+{
+	char buf[256];
+
+	if (!strncmp(p, "qSupported", 10)) {
+		snprintf(buf, sizeof(buf), "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
+			 "vContSupported+;QStartNoAckMode+", GDB_PACKET_MAX);
+		gdb_send_str(g, buf);
+	} else if (!strcmp(p, "qC")) {
+		snprintf(buf, sizeof(buf), "QC%x", g->g_vcpu + 1);
+		gdb_send_str(g, buf);
+	} else if (!strcmp(p, "qfThreadInfo")) {
+		size_t o = (size_t)snprintf(buf, sizeof(buf), "m");
+
+		for (unsigned int i = 0; i < g->vm->nr_vcpus && o < sizeof(buf) - 8; i++)
+			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%x", i ? "," : "", i + 1);
+		gdb_send_str(g, buf);
+	} else if (!strcmp(p, "qsThreadInfo")) {
+		gdb_send_str(g, "l");
+	} else if (!strncmp(p, "qThreadExtraInfo,", 17)) {
+		const char *end;
+		long tid;
+		char text[32], hex[65];
+
+		if (gdb_parse_thread_id(p + 17, &tid, &end) || tid < 1 ||
+		    tid > (long)g->vm->nr_vcpus) {
+			gdb_send_error(g, EINVAL);
+			return;
+		}
+		snprintf(text, sizeof(text), "vCPU %ld", tid - 1);
+		gdb_hex_encode(hex, text, strlen(text));
+		gdb_send_str(g, hex);
+	} else if (!strcmp(p, "qAttached")) {
+		gdb_send_str(g, "1");	/* we were there first: detach, do not kill */
+	} else if (!strncmp(p, "qSymbol:", 8)) {
+		gdb_send_str(g, "OK");
+	} else if (!strncmp(p, "qXfer:features:read:", 20)) {
+		gdb_xfer_features(g, p + 20);
+	} else if (!strncmp(p, "qRcmd,", 6)) {
+		gdb_monitor(g, p + 6);
+	} else {
+		gdb_send_str(g, "");
+	}
+}
+
+/* Detach: gdb's breakpoints go, the guest runs on without a debugger. */
+static void gdb_detach(struct gdbstub *g, bool reply)
+{
+	atomic_store(&g->attached, false);
+	if (g->running && pause_world(g->pause, NULL))
+		return;	/* the VM is ending anyway */
+	g->running = false;
+	gdb_bp_unplant(g);
+	gdb_bp_remove_all(g);
+	gdb_target_disarm(g);
+	if (reply)
+		gdb_send_str(g, "OK");
+	pause_resume(g->pause, NULL);
+}
+
+enum gdb_outcome {
+	GDB_GO_ON,
+	GDB_END,	/* detach or kill: the session is over */
+};
+
+static enum gdb_outcome gdb_handle(struct gdbstub *g, const char *p, size_t len)
+{
+	switch (p[0]) {
+	case '?':
+		gdb_send_str(g, g->stop_reply);
+		break;
+	case 'g':
+		gdb_read_regs(g);
+		break;
+	case 'G':
+		gdb_write_regs(g, p + 1, len - 1);
+		break;
+	case 'p':
+	case 'P':
+		gdb_one_reg(g, p[0] == 'P', p + 1, len - 1);
+		break;
+	case 'm':
+		gdb_read_mem(g, p + 1);
+		break;
+	case 'M':
+		gdb_write_mem(g, p + 1, len - 1);
+		break;
+	case 'X':
+		gdb_write_mem_binary(g, p + 1, len - 1);
+		break;
+	case 'Z':
+	case 'z':
+		gdb_breakpoint(g, p[0] == 'Z', p + 1);
+		break;
+	case 'H':
+		gdb_set_thread(g, p + 1);
+		break;
+	case 'T': {
+		const char *end;
+		long tid;
+
+		if (!gdb_parse_thread_id(p + 1, &tid, &end) && !*end && tid > 0 &&
+		    tid <= (long)g->vm->nr_vcpus)
+			gdb_send_str(g, "OK");
+		else
+			gdb_send_error(g, ENOENT);
+		break;
+	}
+	case 'c':
+	case 's':
+	case 'C':
+	case 'S':
+		gdb_cont_or_step(g, p[0], p + 1);
+		break;
+	case 'D':
+		fprintf(stderr, "trapeze: gdb detached; the guest runs on\n");
+		gdb_detach(g, true);
+		return GDB_END;
+	case 'k':
+		vm_request_stop(g->vm, STATUS_STOPPED, "killed from gdb");
+		return GDB_END;
+	case 'q':
+		gdb_query(g, p);
+		break;
+	case 'Q':
+		if (!strcmp(p, "QStartNoAckMode")) {
+			gdb_send_str(g, "OK");
+			g->no_ack = true;
+		} else {
+			gdb_send_str(g, "");
+		}
+		break;
+	case 'v':
+		if (!strcmp(p, "vCont?")) {
+			gdb_send_str(g, "vCont;c;C;s;S");
+		} else if (!strncmp(p, "vCont;", 6)) {
+			gdb_vcont(g, p + 5);
+		} else if (!strncmp(p, "vKill", 5)) {
+			gdb_send_str(g, "OK");
+			vm_request_stop(g->vm, STATUS_STOPPED, "killed from gdb");
+			return GDB_END;
+		} else {
+			gdb_send_str(g, "");	/* vMustReplyEmpty and all we do not know */
+		}
+		break;
+	default:
+		gdb_send_str(g, "");
+		break;
+	}
+	return GDB_GO_ON;
+}
+
+/* A packet that arrived while the guest runs waits for the stop. */
+static void gdb_queue(struct gdbstub *g, const char *p, size_t len)
+{
+	char *copy;
+
+	if (g->nr_queued == GDB_QUEUE_MAX || !(copy = malloc(len + 1))) {
+		fprintf(stderr, "trapeze: gdb: dropped a packet sent while the guest ran\n");
+		return;
+	}
+	memcpy(copy, p, len + 1);
+	g->queue[g->nr_queued] = copy;
+	g->queue_len[g->nr_queued++] = len;
+}
+
+static enum gdb_outcome gdb_unqueue(struct gdbstub *g)
+{
+	char *p = g->queue[0];
+	size_t len = g->queue_len[0];
+	enum gdb_outcome o;
+
+	memmove(g->queue, g->queue + 1, (g->nr_queued - 1) * sizeof(g->queue[0]));
+	memmove(g->queue_len, g->queue_len + 1, (g->nr_queued - 1) * sizeof(g->queue_len[0]));
+	g->nr_queued--;
+	o = gdb_handle(g, p, len);
+	free(p);
+	return o;
+}
+
+static enum gdb_outcome gdb_input(struct gdbstub *g, u8 c)
+{
+	switch (gdb_rx_feed(&g->rx, c)) {
+	case GDB_RX_PACKET:
+		if (!g->no_ack)
+			gdb_write_all(g, "+", 1);
+		if (g->running) {
+			gdb_queue(g, g->rx.payload, g->rx.payload_len);
+			return GDB_GO_ON;
+		}
+		return gdb_handle(g, g->rx.payload, g->rx.payload_len);
+	case GDB_RX_BAD_CHECKSUM:
+	case GDB_RX_BAD_PACKET:
+		if (!g->no_ack)
+			gdb_write_all(g, "-", 1);
+		return GDB_GO_ON;
+	case GDB_RX_INTERRUPT:
+		if (g->running)
+			gdb_stop(g);
+		return GDB_GO_ON;
+	case GDB_RX_NAK:
+		if (g->wire_len)
+			gdb_write_all(g, g->wire, g->wire_len);
+		return GDB_GO_ON;
+	default:
+		return GDB_GO_ON;
+	}
+}
+
+/* The VM ended (guest poweroff, a fatal exit, Ctrl-C, --timeout) while gdb was attached. */
+static void gdb_vm_ended(struct gdbstub *g)
+{
+	char w[8];
+
+	if (g->running) {
+		/* gdb is waiting for a stop reply: the inferior exited, with our status. */
+		snprintf(w, sizeof(w), "W%02x", (unsigned int)g->vm->status & 0xff);
+		gdb_send_str(g, w);
+	}
+	fprintf(stderr, "trapeze: gdb: the VM ended (%s)\n",
+		g->vm->stop_reason ? g->vm->stop_reason : "stopped");
+}
+
+static void gdb_session(struct gdbstub *g)
+{
+	u8 buf[4096];
+
+	for (;;) {
+		struct pollfd pfd[2] = {
+			{ .fd = g->fd, .events = POLLIN },
+			{ .fd = g->event_fd, .events = POLLIN },
+		};
+		ssize_t got;
+
+		if (vm_stopping(g->vm)) {
+			gdb_vm_ended(g);
+			return;
+		}
+		if (!g->running && g->nr_queued) {
+			if (gdb_unqueue(g) == GDB_END)
+				return;
+			continue;
+		}
+		if (poll(pfd, 2, GDB_POLL_MS) <= 0)
+			continue;
+		if ((pfd[1].revents & POLLIN) && g->running)
+			gdb_stop(g);
+		if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		got = recv(g->fd, buf, sizeof(buf), 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0) {
+			fprintf(stderr, "trapeze: gdb closed the connection; the guest runs on\n");
+			gdb_detach(g, false);
+			return;
+		}
+		for (ssize_t i = 0; i < got; i++)
+			if (gdb_input(g, buf[i]) == GDB_END)
+				return;
+	}
+}
+
+static void *gdb_thread(void *arg)
+{
+	struct gdbstub *g = arg;
+
+	pthread_setname_np(pthread_self(), "gdbstub");
+	/* The vCPUs were created stopped: take the stopped world. */
+	if (pause_world(g->pause, NULL) == 0) {
+		snprintf(g->stop_reply, sizeof(g->stop_reply), "T%02xthread:1;", GDB_SIGTRAP);
+		gdb_session(g);
+	}
+	atomic_store(&g->attached, false);
+	close(g->fd);
+	g->fd = -1;
+	return NULL;
+}
+
+/* ---- setting up ------------------------------------------------------------ */
+
+static int gdb_listen(struct gdbstub *g, char *err, size_t err_len)
+{
+	int one = 1, r;
+
+	if (g->where.is_unix) {
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct stat st;
+
+		memcpy(sa.sun_path, g->where.path, strlen(g->where.path) + 1);
+		/* A stale socket of an earlier run may go; nothing else is removed. */
+		if (lstat(g->where.path, &st) == 0 && S_ISSOCK(st.st_mode))
+			unlink(g->where.path);
+		g->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (g->listen_fd < 0 || bind(g->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    listen(g->listen_fd, 1) < 0)
+			goto out_err;
+		fprintf(stderr, "trapeze: waiting for gdb on %s (in gdb: target remote %s)\n",
+			g->where.path, g->where.path);
+		return 0;
+	} else {
+		struct sockaddr_in sa = {
+			.sin_family = AF_INET,
+			.sin_port = htons(g->where.port),
+			.sin_addr.s_addr = htonl(INADDR_LOOPBACK),	/* never beyond this host */
+		};
+		socklen_t sl = sizeof(sa);
+
+		g->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (g->listen_fd < 0)
+			goto out_err;
+		setsockopt(g->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(g->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    listen(g->listen_fd, 1) < 0 ||
+		    getsockname(g->listen_fd, (struct sockaddr *)&sa, &sl) < 0)
+			goto out_err;
+		fprintf(stderr, "trapeze: waiting for gdb on 127.0.0.1:%u (in gdb: target remote :%u)\n",
+			ntohs(sa.sin_port), ntohs(sa.sin_port));
+		return 0;
+	}
+out_err:
+	r = -errno;
+	if (g->where.is_unix)
+		snprintf(err, err_len, "--gdb: cannot listen on %s: %s", g->where.path, strerror(-r));
+	else
+		snprintf(err, err_len, "--gdb: cannot listen on 127.0.0.1:%u: %s", g->where.port,
+			 strerror(-r));
+	return r;
+}
+
+/* Waits for the one connection, in slices so a VM stop (Ctrl-C) ends the wait. */
+static int gdb_accept(struct gdbstub *g, char *err, size_t err_len)
+{
+	int one = 1;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = g->listen_fd, .events = POLLIN };
+
+		if (vm_stopping(g->vm)) {
+			snprintf(err, err_len, "stopped before gdb connected");
+			return -ECANCELED;
+		}
+		if (poll(&pfd, 1, GDB_POLL_MS) <= 0)
+			continue;
+		g->fd = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (g->fd >= 0)
+			break;
+		if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN) {
+			int r = -errno;
+
+			snprintf(err, err_len, "--gdb: accept: %s", strerror(-r));
+			return r;
+		}
+	}
+	/* One debugger per VM: nobody else may connect now. */
+	close(g->listen_fd);
+	g->listen_fd = -1;
+	if (g->where.is_unix)
+		unlink(g->where.path);
+	else	/* small packets, answered at once */
+		setsockopt(g->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	atomic_store(&g->attached, true);
+	fprintf(stderr, "trapeze: gdb connected\n");
+	if (g->software)
+		fprintf(stderr, "trapeze: gdb: note: this host's KVM (kvm_pvm, a software backend) "
+			"runs CPL-3 guest code natively, so breakpoints and single-step work in CPL-0 "
+			"code only; it cannot emulate int3 at CPL 0, so software breakpoints use the "
+			"4 debug registers too (4 breakpoints in all); and it has no watchpoints\n");
+	return 0;
+}
+
+int gdbstub_create(struct gdbstub **out, struct vm *vm, struct pause *pause, char *err,
+		   size_t err_len)
+{
+	struct gdbstub *g;
+	int r;
+
+	*out = NULL;
+	g = calloc(1, sizeof(*g));
+	if (!g) {
+		snprintf(err, err_len, "cannot set up --gdb: %s", strerror(ENOMEM));
+		return -ENOMEM;
+	}
+	g->vm = vm;
+	g->pause = pause;
+	g->listen_fd = g->fd = g->event_fd = -1;
+	atomic_init(&g->attached, false);
+	pthread_mutex_init(&g->lock, NULL);
+	gdb_rx_init(&g->rx);
+	g->software = vm->kvm->software_backend;
+	r = kvm_check_cap(vm->kvm, KVM_CAP_SET_GUEST_DEBUG2);
+	g->dbg_caps = r > 0 ? (u32)r : 0;
+	g->control = calloc(vm->nr_vcpus, sizeof(*g->control));
+	g->stepping = calloc(vm->nr_vcpus, sizeof(*g->stepping));
+	g->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (!g->control || !g->stepping || g->event_fd < 0) {
+		r = g->event_fd < 0 ? -errno : -ENOMEM;
+		snprintf(err, err_len, "cannot set up --gdb: %s", strerror(-r));
+		goto out_destroy;
+	}
+	r = gdbstub_parse_listen(vm->cfg->gdb, &g->where, err, err_len);
+	if (!r)
+		r = gdb_listen(g, err, err_len);
+	if (!r)
+		r = gdb_accept(g, err, err_len);
+	if (r)
+		goto out_destroy;
+	r = -pthread_create(&g->thread, NULL, gdb_thread, g);
+	if (r) {
+		snprintf(err, err_len, "cannot start the gdb stub thread: %s", strerror(-r));
+		goto out_destroy;
+	}
+	g->thread_started = true;
+	*out = g;
+	return 0;
+
+out_destroy:
+	gdbstub_destroy(g);
+	return r;
+}
+
+void gdbstub_destroy(struct gdbstub *g)
+{
+	if (!g)
+		return;
+	if (g->thread_started)
+		pthread_join(g->thread, NULL);	/* it ends once the VM stops */
+	if (g->fd >= 0)
+		close(g->fd);
+	if (g->listen_fd >= 0) {
+		close(g->listen_fd);
+		if (g->where.is_unix)
+			unlink(g->where.path);
+	}
+	if (g->event_fd >= 0)
+		close(g->event_fd);
+	for (unsigned int i = 0; i < g->nr_queued; i++)
+		free(g->queue[i]);
+	free(g->control);
+	free(g->stepping);
+	pthread_mutex_destroy(&g->lock);
+	free(g);
+}
+
+void gdbstub_after_exit(struct gdbstub *g, struct vcpu *vcpu, const struct vm_exit *e)
+{
+	enum gdb_event_kind ev;
+	u64 addr, one = 1;
+
+	if (e->kind != VM_EXIT_DEBUG || !atomic_load(&g->attached))
+		return;
+	ev = gdb_target_classify(g, vcpu, e, &addr);
+	if (ev == GDB_EV_NONE)
+		return;
+	pthread_mutex_lock(&g->lock);
+	if (g->ev == GDB_EV_NONE) {	/* the first event of a run is the one reported */
+		g->ev = ev;
+		g->ev_vcpu = vcpu->id;
+		g->ev_addr = addr;
+	}
+	pthread_mutex_unlock(&g->lock);
+	/* Park at the pause point before running again; the stub stops the rest. */
+	pause_request(g->pause, vcpu);
+	if (write(g->event_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		fprintf(stderr, "trapeze: gdb: cannot wake the stub: %s\n", strerror(errno));
+}
