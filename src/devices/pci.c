@@ -15,18 +15,23 @@
 #include "trapeze/arch/x86/layout.h"
 #include "trapeze/devices/pci.h"
 
-/* Configuration mechanism #1 (3.2.2.3.2): CONFIG_ADDRESS 0xCF8, CONFIG_DATA 0xCFC. */
+/*
+ * Configuration mechanism #1 (3.2.2.3.2): CONFIG_ADDRESS 0xCF8, CONFIG_DATA
+ * 0xCFC. Bits 27-24 carry register bits 11-8 as on AMD chipsets ("IO space
+ * extended configuration"): Linux uses them for extended config space on
+ * AMD family 10h and later (arch/x86/pci/direct.c, PCI_CONF1_EXT_ADDRESS).
+ */
 #define PCI_CONF1_PORT		0xcf8
 #define PCI_CONF1_LEN		8
 #define PCI_CONF1_ADDR_OFF	0	/* CONFIG_ADDRESS: dword accesses only */
 #define PCI_CONF1_CF9_OFF	1	/* 0xCF9, the chipset's reset control */
 #define PCI_CONF1_DATA_OFF	4	/* CONFIG_DATA: any width inside 0xCFC-0xCFF */
 #define PCI_CONF1_ENABLE	(1u << 31)
-#define PCI_CONF1_MASK		0x80fffffcu	/* reserved bits 30-24 and 1-0 read 0 */
+#define PCI_CONF1_MASK		0x8ffffffcu	/* reserved bits 30-28 and 1-0 read 0 */
 #define PCI_CONF1_BUS(a)	(((a) >> 16) & 0xff)
 #define PCI_CONF1_DEV(a)	(((a) >> 11) & 0x1f)
 #define PCI_CONF1_FN(a)		(((a) >> 8) & 0x7)
-#define PCI_CONF1_REG(a)	((a) & 0xfc)
+#define PCI_CONF1_REG(a)	((((a) >> 16) & 0xf00) | ((a) & 0xfc))
 
 /* ECAM (PCIe 4.0, 7.2.2): offset = bus << 20 | device << 15 | function << 12 | register. */
 #define PCI_ECAM_BUS(o)		((o) >> 20)

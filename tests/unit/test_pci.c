@@ -308,11 +308,11 @@ START_TEST(test_config_address_latch)
 	bus_write(&pio, CF8 + 3, &b, 1);
 	bus_read(&pio, CF8, &r, 4);
 	ck_assert_uint_eq(r, 0x80000000u);
-	/* Reserved bits 30-24 and 1-0 read 0. */
+	/* Reserved bits 30-28 and 1-0 read 0 (27-24: AMD's extended register bits). */
 	v = 0xffffffffu;
 	bus_write(&pio, CF8, &v, 4);
 	bus_read(&pio, CF8, &r, 4);
-	ck_assert_uint_eq(r, 0x80fffffcu);
+	ck_assert_uint_eq(r, 0x8ffffffcu);
 	/* Byte and word reads of the latch's ports are not the latch. */
 	ck_assert_uint_eq(pio_read8(CF8), 0xff);
 	r = 0;
@@ -721,6 +721,28 @@ START_TEST(test_intx_shared_pin)
 }
 END_TEST
 
+START_TEST(test_conf1_extended_registers)
+{
+	struct fake_fn *f = make_fn(1);
+	u32 a, v = 0;
+
+	ck_assert_int_eq(pci_bus_add(&pb, &f->pci), 0);
+	f->pci.cfg[0x104] = 0x11;
+	f->pci.cfg[0xffc] = 0x22;
+	/* Register 0x104: bits 11-8 (0x1) in CONFIG_ADDRESS bits 27-24. */
+	a = conf1_addr(0, 1, 0, 0x04) | 0x1u << 24;
+	bus_write(&pio, CF8, &a, 4);
+	bus_read(&pio, CFC, &v, 4);
+	ck_assert_uint_eq(v, 0x11);
+	a = conf1_addr(0, 1, 0, 0xfc) | 0xfu << 24;
+	bus_write(&pio, CF8, &a, 4);
+	bus_read(&pio, CFC, &v, 1);
+	ck_assert_uint_eq(v, 0x22);
+	/* Without them, the same low bits are the standard register. */
+	ck_assert_uint_eq(cfg_read(1, 0x04, 4), 0);
+}
+END_TEST
+
 START_TEST(test_ecam_access_rules)
 {
 	struct fake_fn *f = make_fn(1);
@@ -887,6 +909,7 @@ static Suite *pci_suite(void)
 	tcase_add_test(tc, test_phys_bits_limit);
 	tcase_add_test(tc, test_intx);
 	tcase_add_test(tc, test_intx_shared_pin);
+	tcase_add_test(tc, test_conf1_extended_registers);
 	tcase_add_test(tc, test_ecam_access_rules);
 	tcase_add_test(tc, test_capabilities);
 	tcase_add_test(tc, test_add_bar_rules);
