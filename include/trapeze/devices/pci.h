@@ -133,19 +133,25 @@ struct pci_dev {
  * Fills the header: IDs, class (24-bit base/sub/prog-if), revision,
  * subsystem IDs, a capability list, INTA# as the interrupt pin, and the
  * usual wmask (command register decode/master/INTx-disable bits, BARs as
- * sized by pci_dev_add_bar, interrupt line, status bits W1C).
+ * sized by pci_dev_add_bar, interrupt line, status bits W1C). Clears the
+ * config bytes, BARs and MSI-X; leaves ops and opaque to the caller.
  */
 void pci_dev_init(struct pci_dev *d, const char *name, u16 vendor, u16 device,
 		  u32 class_code, u8 revision, u16 subsys_vendor, u16 subsys_id);
 
-/* Declares BAR idx. size a power of two (>= 16 for I/O, >= 4096 for memory). 0 or -EINVAL. */
+/*
+ * Declares BAR idx. size a power of two (>= 16 for I/O, >= 4096 for memory,
+ * and no larger than the window it goes in); a 64-bit BAR also takes slot
+ * idx + 1. 0 or -EINVAL (also for a slot already taken).
+ */
 int pci_dev_add_bar(struct pci_dev *d, unsigned int idx, u64 size, bool io,
 		    bool mem64, const struct bus_ops *ops, void *opaque);
 
 /*
  * Appends a capability: cap_id, the next pointer (filled here), then body
- * (len bytes, the capability's bytes after id and next). Returns its
- * config offset, or -ENOSPC. The caller sets wmask for writable fields.
+ * (len bytes, the capability's bytes after id and next), dword-aligned from
+ * 0x40 in the 256-byte conventional space. Returns its config offset, or
+ * -ENOSPC. The caller sets wmask for writable fields.
  */
 int pci_dev_add_cap(struct pci_dev *d, u8 cap_id, const void *body, u8 len);
 
