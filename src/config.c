@@ -31,6 +31,7 @@ enum {
 	OPT_TRACE_FILE,
 	OPT_STATS,
 	OPT_STATS_JSON,
+	OPT_DIRTY_LOG,
 	OPT_RNG,
 	OPT_CONSOLE,
 	OPT_STEP,
@@ -86,6 +87,8 @@ static const char run_usage_text[] =
 	"      --stats          at exit, print exits per reason and per device (count,\n"
 	"                       time spent in trapeze) and KVM's own counters\n"
 	"      --stats-json FILE  write the same statistics to FILE as JSON\n"
+	"      --dirty-log      log the guest's writes to RAM (KVM's dirty-page\n"
+	"                       log) and print the pages written at exit\n"
 	"      --step[=SPEC]    stop before the first instruction and at each exit\n"
 	"                       SPEC chooses (as --trace), and read commands on\n"
 	"                       stdin: continue, next, stepi, regs, sregs, x, xv,\n"
@@ -142,6 +145,7 @@ static const struct option run_options[] = {
 	{ "trace-file", required_argument, NULL, OPT_TRACE_FILE },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "stats-json", required_argument, NULL, OPT_STATS_JSON },
+	{ "dirty-log", no_argument, NULL, OPT_DIRTY_LOG },
 	{ "disk", required_argument, NULL, 'd' },
 	{ "rng", no_argument, NULL, OPT_RNG },
 	{ "console", required_argument, NULL, OPT_CONSOLE },
@@ -415,6 +419,9 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 		if (!*arg)
 			return config_error(err, err_len, "run: empty --stats-json path");
 		cfg->stats_json = arg;
+		return 0;
+	case OPT_DIRTY_LOG:
+		cfg->dirty_log = true;
 		return 0;
 	case OPT_STEP: {
 		struct trace_filter f;

@@ -14,6 +14,7 @@
 #include "trapeze/config.h"
 #include "trapeze/console.h"
 #include "trapeze/debug/debug.h"
+#include "trapeze/debug/dirtylog.h"
 #include "trapeze/debug/observe.h"
 #include "trapeze/kvm.h"
 #include "trapeze/loader.h"
@@ -133,6 +134,11 @@ static int run_guest(const struct vm_config *cfg)
 	console_stop(&con);
 	term_restore();
 	observe_report(vm.observe);
+	if (cfg->dirty_log) {
+		r = dirtylog_report(vm.fd, &vm.mem, stderr);
+		if (r)
+			fprintf(stderr, "trapeze: --dirty-log: %s\n", strerror(-r));
+	}
 	fprintf(stderr, "trapeze: %s; exit status %d\n",
 		vm.stop_reason ? vm.stop_reason : "VM stopped", status);
 	err[0] = '\0';

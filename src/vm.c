@@ -29,6 +29,8 @@ static int vm_add_memory(struct vm *vm, char *err, size_t err_len)
 			.guest_phys_addr = g->gpa,
 			.memory_size = g->size,
 			.userspace_addr = (u64)(uintptr_t)g->host,
+			/* --dirty-log: KVM records the pages the guest writes (debug/dirtylog.h). */
+			.flags = vm->cfg->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		};
 
 		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {

@@ -62,6 +62,7 @@ struct vm_config {
 	const char *trace_file;	/* --trace-file FILE: trace there, not to stderr */
 	bool stats;		/* --stats: exit statistics on stderr at the end */
 	const char *stats_json;	/* --stats-json FILE: the same statistics as JSON */
+	bool dirty_log;		/* --dirty-log: report the pages the guest wrote (debug/dirtylog.h) */
 	const char *step;	/* --step[=SPEC] (checked; "all" when bare), NULL = off */
 	const char *step_script;/* --step-script FILE: --step commands from FILE, not stdin */
 	const char *gdb;	/* --gdb PORT|unix:PATH (checked), NULL = off */

@@ -46,6 +46,7 @@ RUNS=(
 	"lab2|101|30|all|-|-k $FW/lab_sensitive.elf|-"
 	"lab3|103|30|all|-|--stats -k $FW/lab_memory.elf|-"
 	"lab3-step|103|30|all|-|--step=io,dev=post-code -k $FW/lab_memory.elf|STEP_LAB3"
+	"lab3-dirty|103|30|all|-|--dirty-log -k $FW/lab_memory.elf|-"
 	"lab4|105|30|all|io|-k $FW/lab_uart.elf|-"
 	"lab5-1|107|30|all|mmio|--stats -c 1 -k $FW/lab_smp.elf|-"
 	"lab5-4|107|60|2|mmio|--stats -c 4 -k $FW/lab_smp.elf|-"
@@ -371,8 +372,22 @@ check_lab3() {
 			skip "lab3: KVM's pf_fixed counter (no KVM_GET_STATS_FD)"
 		fi
 	fi
-	skip "lab3: dirty-page logging with KVM_GET_DIRTY_LOG: trapeze has no option to show it yet (docs/labs/03-memory-virtualization, follow-up)"
 	check_lab3_step "$d"
+	check_lab3_dirty "$d"
+}
+
+# Lab 3 with --dirty-log: KVM's record of the pages the guest wrote.
+check_lab3_dirty() {
+	local d=$1 err=$1/lab3-dirty.err n
+	[ -e "$d/lab3-dirty.rc" ] || return
+	status_ok "$d" lab3-dirty 103 || return
+	n=$(sed -n 's/.*KVM_GET_DIRTY_LOG): the guest wrote \([0-9]*\) of .*/\1/p' "$err")
+	check "lab3 --dirty-log: KVM logged the guest's writes: ${n:-no} pages, at least the 4096 it touched" \
+		-n "$n" -a "${n:-0}" -ge 4096
+	check "lab3 --dirty-log: the 16 MiB at 0x4000000 are one run of 4096 written pages" \
+		-n "$(grep -E '^  gpa 0x0004000000-0x0004ffffff +4096 pages$' "$err")"
+	check "lab3 --dirty-log: so are some of the guest's own pages above 1 MiB (its page tables, stacks, variables: $(grep -cE '^  gpa 0x00001[0-9a-f]{5}-' "$err") ranges)" \
+		-n "$(grep -E '^  gpa 0x00001[0-9a-f]{5}-' "$err")"
 }
 
 # Lab 3 with --step: the same translation, done by the VMM.
