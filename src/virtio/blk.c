@@ -333,15 +333,22 @@ static void blk_queue_notify(struct virtio_dev *vd, unsigned int q)
 		virtio_dev_needs_reset(vd);
 }
 
+/*
+ * DRIVER_OK. Requests the driver queued before it (3.1.1 step 7 allows
+ * filling queues, not notifying) are taken now; no kick runs until this
+ * returns. A malformed ring makes the core set NEEDS_RESET.
+ */
 static int blk_activate(struct virtio_dev *vd)
 {
 	struct virtio_blk *blk = vd->priv;
+	int r;
 
 	pthread_mutex_lock(&blk->lock);
 	blk->writeback = vd->driver_features & (1ULL << VIRTIO_BLK_F_FLUSH);
 	atomic_store(&blk->active, true);
+	r = vd->queues[0].vq.ready ? blk_process(blk) : 0;
 	pthread_mutex_unlock(&blk->lock);
-	return 0;
+	return r;
 }
 
 static void blk_reset(struct virtio_dev *vd)
@@ -430,21 +437,29 @@ out_locks:
 	return r;
 }
 
+void virtio_blk_quiesce(struct virtio_blk *blk)
+{
+	if (blk->fd < 0)
+		return;
+	/* Under blk->lock: no kick is popping now, and none will after. */
+	pthread_mutex_lock(&blk->lock);
+	atomic_store(&blk->active, false);
+	pthread_mutex_unlock(&blk->lock);
+	blk_io_drain(&blk->io);
+}
+
 void virtio_blk_destroy(struct virtio_blk *blk)
 {
 	int r;
 
 	if (blk->fd < 0)
 		return;
-	pthread_mutex_lock(&blk->lock);
-	atomic_store(&blk->active, false);
-	pthread_mutex_unlock(&blk->lock);
 	/*
 	 * Every accepted request completes (writes reach the file) without
 	 * touching the rings, before the core state goes; then the data is
 	 * made durable and the file closed.
 	 */
-	blk_io_drain(&blk->io);
+	virtio_blk_quiesce(blk);
 	virtio_dev_destroy(&blk->vd);
 	blk_io_destroy(&blk->io);
 	blk->io_ready = false;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_main.h"
 #include "fake_driver.h"
 #include "trapeze/config.h"
 #include "trapeze/virtio/blk.h"
@@ -480,6 +481,31 @@ START_TEST(test_write_zeroes_fallback)
 	atomic_store(&r.blk.can_zero_range, false);
 	ck_assert_uint_eq(run_dwz(&r, VIRTIO_BLK_T_WRITE_ZEROES, 6, 3, 0), VIRTIO_BLK_S_OK);
 	check_zeroed(&r, 6, 3);
+	rig_destroy(&r);
+}
+END_TEST
+
+START_TEST(test_queued_before_driver_ok)
+{
+	struct rig r;
+	struct fake_driver *fds[1] = { &r.fd };
+	struct req q;
+	char err[256];
+
+	/* A driver may fill its queue before DRIVER_OK and not notify (3.1.1): served at DRIVER_OK. */
+	rig_dir(&r);
+	write_file(r.path, DISK_SECTORS * SECTOR);
+	fd_init(&r.fd, 256, false);
+	ck_assert_int_eq(virtio_blk_create(&r.blk, r.path, false, 0, &r.fd.mem, err,
+					   sizeof(err)), 0);
+	r.blk_up = true;
+	vrig_attach(&r.blk.vd, &r.irqs);
+	q = add_req(&r, VIRTIO_BLK_T_IN, 7, SECTOR, true);
+	fd_publish(&r.fd, q.head);
+	vrig_start(&r.blk.vd, fds, 1, 0);
+	vrig_wait_used(&r.fd, 1);
+	ck_assert_uint_eq(status_of(&r, &q), VIRTIO_BLK_S_OK);
+	ck_assert_uint_eq(((u8 *)fd_host(&r.fd, q.data, SECTOR))[0], pattern(7 * SECTOR));
 	rig_destroy(&r);
 }
 END_TEST
@@ -1099,6 +1125,7 @@ static Suite *virtio_blk_suite(void)
 	tcase_add_test(tc, test_discard_bad_segment_bytes);
 	tcase_add_test(tc, test_write_zeroes);
 	tcase_add_test(tc, test_write_zeroes_fallback);
+	tcase_add_test(tc, test_queued_before_driver_ok);
 	tcase_add_test(tc, test_read_only);
 	tcase_add_test(tc, test_out_of_range);
 	tcase_add_test(tc, test_overflow);
@@ -1126,11 +1153,5 @@ static Suite *virtio_blk_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(virtio_blk_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(virtio_blk_suite());
 }

@@ -122,9 +122,15 @@ int virtio_blk_create(struct virtio_blk *blk, const char *path, bool ro,
 		      char *err, size_t err_len);
 
 /*
- * Waits for every in-flight request (their data reaches the file), makes
- * the file's data durable (fdatasync) and closes it. Call it before the
- * guest memory goes away.
+ * Stops completions from reaching the rings (and so the transport) and waits
+ * for the requests in flight; their data reaches the file. For shutdown:
+ * call it before the transport goes. Kicks after it do nothing.
+ */
+void virtio_blk_quiesce(struct virtio_blk *blk);
+
+/*
+ * Quiesces, makes the file's data durable (fdatasync) and closes it. Call
+ * it before the guest memory goes away.
  */
 void virtio_blk_destroy(struct virtio_blk *blk);
 
