@@ -55,7 +55,7 @@ static void rng_queue_notify(struct virtio_dev *vd, unsigned int q)
 	struct virtq *vq = &vd->queues[0].vq;
 	int r = 0;
 
-	if (q != 0 || vq->broken)
+	if (q != 0 || !vq->ready || vq->broken)
 		return;
 	/* The drain/re-arm loop of virtio/queue.h. */
 	do {
@@ -70,6 +70,13 @@ static void rng_queue_notify(struct virtio_dev *vd, unsigned int q)
 		virtio_dev_needs_reset(vd);
 }
 
+/* Chains the driver put in the queue before DRIVER_OK (3.1.1) are served now. */
+static int rng_activate(struct virtio_dev *vd)
+{
+	rng_queue_notify(vd, 0);
+	return 0;
+}
+
 static void rng_reset(struct virtio_dev *vd)
 {
 	/* Nothing in flight: every request is served inside its kick. */
@@ -81,6 +88,7 @@ const struct virtio_dev_ops virtio_rng_ops = {
 	.device_id = VIRTIO_ID_RNG,
 	.nr_queues = 1,
 	.config_size = 0,	/* no configuration (5.4.4) */
+	.activate = rng_activate,
 	.queue_notify = rng_queue_notify,
 	.reset = rng_reset,
 };

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "fake_driver.h"
 #include "trapeze/config.h"
 #include "trapeze/virtio/rng.h"
@@ -166,6 +167,25 @@ START_TEST(test_many_requests_one_kick)
 }
 END_TEST
 
+START_TEST(test_queued_before_driver_ok)
+{
+	struct rig r;
+	struct fake_driver *fds[1] = { &r.fd };
+	struct fd_buf buf = { 32, true };
+
+	/* Chains queued before DRIVER_OK (3.1.1 lets a driver fill, not notify) are served then. */
+	memset(&r, 0, sizeof(r));
+	fd_init(&r.fd, 64, false);
+	ck_assert_int_eq(virtio_rng_create(&r.rng, &r.fd.mem), 0);
+	vrig_attach(&r.rng.vd, &r.irqs);
+	fd_publish(&r.fd, fd_add(&r.fd, &buf, 1, NULL));
+	vrig_start(&r.rng.vd, fds, 1, 0);
+	vrig_wait_used(&r.fd, 1);
+	ck_assert_uint_eq(fd_used_elem(&r.fd, 0).len, 32);
+	rig_destroy(&r);
+}
+END_TEST
+
 START_TEST(test_malformed_ring)
 {
 	struct rig r;
@@ -210,6 +230,7 @@ static Suite *virtio_rng_suite(void)
 	tcase_add_test(tc, test_capped);
 	tcase_add_test(tc, test_readable_buffers_ignored);
 	tcase_add_test(tc, test_many_requests_one_kick);
+	tcase_add_test(tc, test_queued_before_driver_ok);
 	tcase_add_test(tc, test_malformed_ring);
 	tcase_add_test(tc, test_rng_option);
 	suite_add_tcase(s, tc);
@@ -218,11 +239,5 @@ static Suite *virtio_rng_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(virtio_rng_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(virtio_rng_suite());
 }
