@@ -23,15 +23,30 @@
 /* A decompressed kernel larger than this is refused as a decompression bomb. */
 #define BOOT_MAX_VMLINUX (1ULL << 30)
 
-char *boot_compose_cmdline(const char *user)
+static char *boot_join_cmdline(const char *base, const char *user)
 {
-	size_t len = strlen(BOOT_DEFAULT_CMDLINE) + (user ? strlen(user) + 1 : 0) + 1;
+	size_t len = strlen(base) + (user ? strlen(user) + 1 : 0) + 1;
 	char *s = malloc(len);
 
 	if (!s)
 		return NULL;
-	snprintf(s, len, "%s%s%s", BOOT_DEFAULT_CMDLINE, user ? " " : "", user ? user : "");
+	snprintf(s, len, "%s%s%s", base, user ? " " : "", user ? user : "");
 	return s;
+}
+
+char *boot_compose_cmdline(const char *user)
+{
+	return boot_join_cmdline(BOOT_DEFAULT_CMDLINE, user);
+}
+
+const char *boot_default_cmdline(const struct vm_config *cfg)
+{
+	return cfg->console == CONFIG_CONSOLE_VIRTIO ? BOOT_HVC_CMDLINE : BOOT_DEFAULT_CMDLINE;
+}
+
+char *boot_cmdline(const struct vm_config *cfg)
+{
+	return boot_join_cmdline(boot_default_cmdline(cfg), cfg->cmdline);
 }
 
 const char *boot_path_name(enum boot_path path)
@@ -164,7 +179,7 @@ static int boot_linux(struct vm *vm, const struct vm_config *cfg, const u8 *imag
 			return r;
 		a.initrd = initrd;
 	}
-	cmdline = boot_compose_cmdline(cfg->cmdline);
+	cmdline = boot_cmdline(cfg);
 	r = cmdline ? boot_platform_tables(vm, &a.rsdp_addr, err, err_len) : -ENOMEM;
 	if (r)
 		goto out_free;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "trapeze/virtio/console.h"
@@ -15,6 +16,14 @@ _Static_assert(sizeof(struct virtio_console_config) == VIRTIO_CONSOLE_CONFIG_SIZ
 	       "virtio_console_config layout");
 
 #define VCON_EMERG_WR_OFF 8	/* offsetof(struct virtio_console_config, emerg_wr) */
+
+static s64 vcon_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (s64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
 
 /* ---- output ---- */
 
@@ -64,11 +73,16 @@ static void vcon_tx(struct virtio_console *con)
 	struct virtq_chain *c = con->tx_chain;
 	int r = 0;
 
-	if (vq->broken)
-		return;
+	if (!vq->ready || vq->broken)
+		return;	/* not enabled by the driver, or waiting for a reset */
 	do {
 		virtq_set_notify(vq, vd->mem, false);
 		while ((r = virtq_pop(vq, vd->mem, c)) == 1) {
+			s64 none = 0;
+
+			/* The port is set up: input may follow once it settles (virtio/console.h). */
+			if (c->nr_out)
+				atomic_compare_exchange_strong(&con->first_tx_ns, &none, vcon_now_ns());
 			/* Writable buffers in a transmitq are the driver's error (5.3.6.1): ignored. */
 			pthread_mutex_lock(&con->out_lock);
 			for (unsigned int i = 0; i < c->nr_out; i++)
@@ -113,6 +127,14 @@ static u32 vcon_rx_fill(struct virtio_console *con, const struct virtq_chain *c)
 	return done;
 }
 
+/* Whether the guest's port takes input yet (virtio/console.h). */
+static bool vcon_input_open(struct virtio_console *con)
+{
+	s64 first = atomic_load(&con->first_tx_ns);
+
+	return first && vcon_now_ns() - first >= con->settle_ns;
+}
+
 /*
  * Hands the backlog to the receive buffers the driver has provided. With
  * bytes left and no buffer, asks for a kick when one comes (and looks again,
@@ -126,7 +148,7 @@ static int vcon_rx_flush(struct virtio_console *con)
 	int r;
 
 	/* While active, the rings are set up and only reset (under rx_lock) tears them down. */
-	if (!con->active || vq->broken)
+	if (!con->active || !vq->ready || vq->broken || !vcon_input_open(con))
 		return 0;
 	while (con->bl_count) {
 		r = virtq_pop(vq, vd->mem, con->rx_chain);
@@ -154,6 +176,8 @@ size_t virtio_console_receive(void *opaque, const u8 *buf, size_t len)
 	took = VIRTIO_CONSOLE_BACKLOG - con->bl_count;
 	if (took > len)
 		took = len;
+	if (!con->active || !vcon_input_open(con))
+		took = 0;	/* held by the caller until the port is ready */
 	for (size_t i = 0; i < took; i++)
 		con->backlog[(con->bl_head + con->bl_count + i) % VIRTIO_CONSOLE_BACKLOG] = buf[i];
 	con->bl_count += (unsigned int)took;
@@ -206,6 +230,11 @@ static void vcon_config_write(struct virtio_dev *vd, u32 off, const void *data, 
 	pthread_mutex_unlock(&con->out_lock);
 }
 
+/*
+ * A driver may fill its queues before DRIVER_OK, when it may not notify
+ * (3.1.1 step 7): output queued so is printed now (no kick runs until this
+ * returns); receive buffers wait for input.
+ */
 static int vcon_activate(struct virtio_dev *vd)
 {
 	struct virtio_console *con = vd->priv;
@@ -213,6 +242,7 @@ static int vcon_activate(struct virtio_dev *vd)
 	pthread_mutex_lock(&con->rx_lock);
 	con->active = true;
 	pthread_mutex_unlock(&con->rx_lock);
+	vcon_tx(con);
 	return 0;
 }
 
@@ -239,9 +269,13 @@ static void vcon_reset(struct virtio_dev *vd)
 {
 	struct virtio_console *con = vd->priv;
 
-	/* The console thread stops touching the receiveq; the backlog stays for the next driver. */
+	/*
+	 * The console thread stops touching the receiveq; the backlog stays
+	 * for the next driver, whose port must come up again first.
+	 */
 	pthread_mutex_lock(&con->rx_lock);
 	con->active = false;
+	atomic_store(&con->first_tx_ns, 0);
 	pthread_mutex_unlock(&con->rx_lock);
 }
 
@@ -267,6 +301,8 @@ int virtio_console_create(struct virtio_console *con, int out_fd, u16 cols, u16 
 	con->out_fd = out_fd;
 	con->cols = cols;
 	con->rows = rows;
+	con->settle_ns = VIRTIO_CONSOLE_SETTLE_NS;
+	atomic_init(&con->first_tx_ns, 0);
 	con->tx_chain = malloc(sizeof(*con->tx_chain));
 	con->rx_chain = malloc(sizeof(*con->rx_chain));
 	if (!con->tx_chain || !con->rx_chain)

@@ -14,6 +14,16 @@
  * provides them; bytes wait in the backlog while there are none, and when
  * the backlog is full receive takes fewer bytes and the caller retries.
  *
+ * Input is refused (receive takes nothing: the console thread keeps it and
+ * retries) until the guest has printed on the port and settle_ns more have
+ * passed. Without VIRTIO_CONSOLE_F_MULTIPORT the driver never says when its
+ * port is ready, and Linux drops what arrives before: it posts its receive
+ * buffers, then sets the port up (registering hvc0, whose console replays
+ * the kernel log through the transmitq), and only then adds the port to the
+ * list its interrupt handler searches; data used earlier is flushed
+ * (virtio_console.c: in_intr). Its first output shows the port exists; the
+ * settle time lets the setup end. Typing at a prompt is never held.
+ *
  * VIRTIO_CONSOLE_F_SIZE is offered when a size is given at create time: cols
  * and rows then fill the configuration (in the order of Linux's struct
  * virtio_console_config, cols first, which drivers read).
@@ -31,6 +41,7 @@
 
 #include <linux/virtio_console.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "trapeze/guest_mem.h"
 #include "trapeze/types.h"
@@ -41,6 +52,7 @@
 #define VIRTIO_CONSOLE_TX_QUEUE 1
 #define VIRTIO_CONSOLE_BACKLOG 4096	/* host input waiting for receive buffers */
 #define VIRTIO_CONSOLE_CONFIG_SIZE 12	/* struct virtio_console_config */
+#define VIRTIO_CONSOLE_SETTLE_NS 500000000LL	/* input opens this long after the first output */
 
 /* An observer of every byte the guest prints (same shape as struct serial_tap). */
 struct virtio_console_tap {
@@ -56,6 +68,8 @@ struct virtio_console {
 	pthread_mutex_t out_lock;	/* output order, tap calls */
 	struct virtio_console_tap tap;	/* set before the vCPUs run; may be empty */
 	struct virtq_chain *tx_chain;	/* pop scratch (I/O thread) */
+	s64 settle_ns;			/* VIRTIO_CONSOLE_SETTLE_NS; tests may shorten it */
+	_Atomic s64 first_tx_ns;	/* CLOCK_MONOTONIC of the first output since reset; 0: none */
 
 	pthread_mutex_t rx_lock;	/* everything below */
 	bool active;			/* DRIVER_OK and not reset */
@@ -76,7 +90,8 @@ void virtio_console_destroy(struct virtio_console *con);
 /*
  * Host input for the guest (opaque is the struct virtio_console: the
  * console_sink signature). Returns how many bytes were taken: fewer than len
- * when the backlog is full; retry the rest later.
+ * when the backlog is full, none before the port is ready (see above); the
+ * caller retries the rest later.
  */
 size_t virtio_console_receive(void *opaque, const u8 *buf, size_t len);
 
