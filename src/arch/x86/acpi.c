@@ -131,7 +131,7 @@
 #define MADT_TYPE_LAPIC_NMI	4		/* 5.2.12.7 */
 #define MADT_LAPIC_NMI_LEN	6
 #define MADT_ALL_PROCESSORS	0xff		/* ACPI Processor UID: all */
-#define MADT_NR_ISOS		2
+#define MADT_NR_ISOS		1
 
 /* MPS INTI flags, 5.2.12.5 Table 5.26: polarity bits 1-0, trigger bits 3-2. */
 #define MPS_INTI_CONFORMING	0x0
@@ -139,8 +139,6 @@
 #define MPS_INTI_LEVEL		(0x3 << 2)
 
 #define ISA_BUS			0
-#define ISA_IRQ_PIT		0
-#define PIT_GSI			2	/* the PIT's IRQ 0 is wired to I/O APIC pin 2 */
 #define LAPIC_LINT1		1
 
 /* Small resource descriptors, 6.4.2: tag byte = type << 3 | length. */
@@ -391,7 +389,12 @@ static int acpi_build_madt(struct acpi_writer *w, const struct acpi_config *cfg)
 	fw_put32(p + 4, cfg->ioapic_addr);
 	fw_put32(p + 8, 0);		/* Global System Interrupt Base */
 	p += MADT_IOAPIC_LEN;
-	p = madt_iso(p, ISA_IRQ_PIT, PIT_GSI, MPS_INTI_CONFORMING);
+	/*
+	 * No override for the PIT: KVM's in-kernel PIT raises GSI 0 and KVM's
+	 * default routing (kept by msi.c) sends it to I/O APIC pin 0, so IRQ 0
+	 * is identity-mapped. An IRQ0->GSI2 override, as on many PCs, would make
+	 * Linux wait on pin 2 ("8254 timer not connected to IO-APIC").
+	 */
 	/* The SCI is active-high, level-triggered (5.2.9, SCI_INT). */
 	p = madt_iso(p, cfg->sci_irq, cfg->sci_irq, MPS_INTI_ACTIVE_HIGH | MPS_INTI_LEVEL);
 	p[0] = MADT_TYPE_LAPIC_NMI;

@@ -63,7 +63,6 @@
 #define ISA_BUS_ID		0
 #define ISA_NR_IRQS		16
 #define ISA_IRQ_CASCADE		2		/* the slave 8259; no I/O APIC pin */
-#define PIT_IOAPIC_PIN		2		/* where IRQ 0 (the PIT) arrives */
 #define MP_NR_IOINTR		(ISA_NR_IRQS - 1)
 #define MP_NR_LINTR		2
 
@@ -116,11 +115,15 @@ static unsigned int mp_write_entries(u8 *p, unsigned int nr_cpus, u8 ioapic_id,
 	p += MP_ENTRY_LEN;
 	count++;
 
+	/*
+	 * ISA IRQ n arrives on I/O APIC pin n, the PIT's IRQ 0 included: KVM's
+	 * in-kernel PIT raises GSI 0, which KVM's default routing sends to
+	 * pin 0 (not pin 2 as on many PC boards).
+	 */
 	for (i = 0; i < ISA_NR_IRQS; i++) {
 		if (i == ISA_IRQ_CASCADE)
 			continue;
-		p = mp_intr(p, MP_IOINTR, MP_INT_INT, (u8)i, ioapic_id,
-			    i == 0 ? PIT_IOAPIC_PIN : (u8)i);
+		p = mp_intr(p, MP_IOINTR, MP_INT_INT, (u8)i, ioapic_id, (u8)i);
 		count++;
 	}
 
