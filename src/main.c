@@ -104,7 +104,8 @@ static int run_guest(const struct vm_config *cfg)
 			snprintf(err, sizeof(err), "--stop-on: %s", strerror(-r));
 			goto out_vm;
 		}
-		vm.board.com1.tap = (struct serial_tap){ .byte = watch_byte, .opaque = &stop_on };
+		board_set_console_tap(&vm.board,
+				      (struct serial_tap){ .byte = watch_byte, .opaque = &stop_on });
 	}
 	r = observe_create(&vm.observe, &vm, err, sizeof(err));	/* --trace, --stats */
 	if (r)
@@ -114,8 +115,9 @@ static int run_guest(const struct vm_config *cfg)
 	if (r)
 		fprintf(stderr, "trapeze: warning: cannot put the terminal in raw mode: %s\n",
 			strerror(-r));
-	r = console_start(&con, &vm, &vm.board.com1,
-			  debug_reads_stdin(cfg) ? -1 : STDIN_FILENO);
+	/* The console is the UART, or virtio-console with --console virtio. */
+	r = console_start_sink(&con, &vm, vm.board.console_in,
+			       debug_reads_stdin(cfg) ? -1 : STDIN_FILENO);
 	if (r) {
 		snprintf(err, sizeof(err), "cannot start the console thread: %s", strerror(-r));
 		term_restore();
