@@ -9,6 +9,7 @@ PKGS=(
 	qemu-system-x86 linux-image-amd64	# nested test host and guest kernel
 	busybox-static cpio gzip		# guest userland and initramfs
 	kmod xz-utils				# modules (maybe .ko.xz) for the nested host
+	gdb					# tests/gdb: the --gdb stub against real gdb
 	python3 gnuplot-nox			# make bench: runner and plots
 )
 

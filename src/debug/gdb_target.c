@@ -157,11 +157,16 @@ int gdb_bp_insert(struct gdbstub *g, unsigned int type, u64 addr, u64 len)
 	if (!bp)
 		return -ENOSPC;
 	/*
-	 * int3 serves software breakpoints, except on a software backend,
-	 * which cannot emulate int3 at CPL 0 (PLATFORM.md: an emulation
-	 * failure): there they take a debug register like Z1.
+	 * A software breakpoint takes a free debug register too: that patches
+	 * no guest memory and works on every host, while int3 does not
+	 * everywhere: kvm_pvm cannot emulate it at CPL 0 (PLATFORM.md: an
+	 * emulation failure), and QEMU's software SVM (the nested test host)
+	 * delivers it to the guest without the #BP intercept KVM relies on.
+	 * Beyond four, hardware KVM gets int3 bytes (KVM_GUESTDBG_USE_SW_BP).
 	 */
-	int3 = type == GDB_BP_SW && !g->software;
+	int3 = type == GDB_BP_SW && gdb_dr_free_slot(g) < 0;
+	if (int3 && g->software)
+		return -ENOSPC;
 	memset(bp, 0, sizeof(*bp));
 	bp->type = type;
 	bp->addr = addr;

@@ -467,7 +467,7 @@ static void gdb_breakpoint(struct gdbstub *g, bool insert, const char *p)
 		fprintf(stderr, "trapeze: gdb: no free debug register for the %s at 0x%llx (4 in all%s)\n",
 			type == GDB_BP_SW ? "breakpoint" : type == GDB_BP_HW ? "hardware breakpoint" :
 			"watchpoint", (unsigned long long)addr,
-			g->software ? "; on this host software breakpoints use them too" : "");
+			g->software ? "; this host's KVM cannot emulate int3 at CPL 0, so software breakpoints need them too" : "");
 	if (e)
 		gdb_send_error(g, e);
 	else
@@ -934,8 +934,8 @@ static int gdb_accept(struct gdbstub *g, char *err, size_t err_len)
 	if (g->software)
 		fprintf(stderr, "trapeze: gdb: note: this host's KVM (kvm_pvm, a software backend) "
 			"runs CPL-3 guest code natively, so breakpoints and single-step work in CPL-0 "
-			"code only; it cannot emulate int3 at CPL 0, so software breakpoints use the "
-			"4 debug registers too (4 breakpoints in all); and it has no watchpoints\n");
+			"code only; breakpoints are the 4 debug registers (it cannot emulate int3 at "
+			"CPL 0, so there is no fifth); and it has no watchpoints\n");
 	return 0;
 }
 

@@ -70,10 +70,12 @@ struct step {
 	u64 steps_total;
 	u32 step_control;	/* KVM_GUESTDBG_* of the running step */
 	/*
-	 * The stepped instruction exited to us (port I/O, MMIO): it completes
-	 * on the next KVM_RUN, which immediate_exit keeps from running more.
+	 * RIP when the running step was armed; and a RIP at which a
+	 * single-step trap is to be ignored (see step_exit_during_step).
 	 */
-	bool completing;
+	u64 step_rip;
+	bool skip_trap;
+	u64 skip_trap_rip;
 	/* The owner's view while the world is stopped. */
 	unsigned int cur;	/* the vCPU commands look at (`cpu N`) */
 	u64 start_ns;
@@ -373,6 +375,9 @@ static int step_arm(struct step *s, struct vcpu *vcpu, bool announce)
 		if (!(i < n && code[i] == 0xf4))
 			control |= KVM_GUESTDBG_BLOCKIRQ;
 	}
+	s->step_rip = r.rip;
+	if (r.rip != s->skip_trap_rip)
+		s->skip_trap = false;	/* moved on: no late trap to expect */
 	ret = step_set_guest_debug(vcpu, control);
 	if (ret) {
 		fprintf(stderr, "step: single-step is not supported by this host's KVM: "
@@ -459,9 +464,11 @@ static enum step_action step_prompt(struct step *s, struct vcpu *stopped,
 			return STEP_ACT_SHUTDOWN;
 		if (r == 0)
 			return STEP_ACT_EOF;
-		if (s->echo && line[strspn(line, " \t\r")])
+		r = step_cmd_parse(line, &c, err, sizeof(err));
+		/* The transcript shows commands; blank lines and comments stay out of it. */
+		if (s->echo && (r || c.kind != STEP_CMD_NONE))
 			fprintf(stderr, "(step) %s\n", line);
-		if (step_cmd_parse(line, &c, err, sizeof(err))) {
+		if (r) {
 			fprintf(stderr, "step: %s\n", err);
 			continue;
 		}
@@ -489,6 +496,8 @@ static enum step_action step_prompt(struct step *s, struct vcpu *stopped,
 /* Lets the world run again as the prompt decided. The caller owns the world. */
 static void step_resume(struct step *s, enum step_action act)
 {
+	if (act != STEP_ACT_STEP)
+		s->skip_trap = false;
 	switch (act) {
 	case STEP_ACT_CONTINUE:
 		atomic_store(&s->mode, STEP_MODE_CHOSEN);
@@ -569,24 +578,9 @@ static void step_stop(struct step *s, struct vcpu *vcpu, const struct vm_exit *e
 	step_resume(s, act);
 }
 
-static void step_done_one(struct step *s, struct vcpu *vcpu, const struct vm_exit *e);
-
 bool step_pause_point(struct step *s, struct vcpu *vcpu)
 {
 	bool parked = false;
-
-	/*
-	 * The instruction that exited during a step was completed by a
-	 * KVM_RUN that immediate_exit ended before any more guest code ran,
-	 * and no single-step trap came (kvm_pvm gives none there): this
-	 * instruction is the step.
-	 */
-	if (s->completing && atomic_load(&s->mode) == STEP_MODE_SINGLE &&
-	    vcpu->id == atomic_load(&s->single_vcpu)) {
-		s->completing = false;
-		step_done_one(s, vcpu, NULL);
-		return true;
-	}
 
 	if (vcpu->id == 0 && !atomic_load(&s->started)) {
 		atomic_store(&s->started, true);
@@ -619,10 +613,40 @@ static void step_done_one(struct step *s, struct vcpu *vcpu, const struct vm_exi
 	}
 }
 
+/*
+ * The stepped instruction exited to us first (port I/O, MMIO). Where RIP
+ * still points at it, KVM finishes it on the next KVM_RUN and then reports
+ * the single-step trap. But kvm_pvm moves RIP past an `out` before it
+ * exits, and then gives no trap for it: the next trap would come one
+ * instruction later (measured). So an exit whose RIP already moved ends
+ * this step here; a trap that still comes at this very RIP is dropped.
+ */
+static void step_exit_during_step(struct step *s, struct vcpu *vcpu, const struct vm_exit *e)
+{
+	struct kvm_regs r;
+
+	step_print_exit(s, vcpu, e, "  during the step: ");
+	s->skip_trap = false;
+	if ((e->kind != VM_EXIT_IO && e->kind != VM_EXIT_MMIO) ||
+	    ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || r.rip == s->step_rip)
+		return;
+	s->skip_trap = true;
+	s->skip_trap_rip = r.rip;
+	step_done_one(s, vcpu, e);
+}
+
 /* A KVM_EXIT_DEBUG on the vCPU that is single-stepping. */
 static void step_debug_exit(struct step *s, struct vcpu *vcpu, const struct vm_exit *e)
 {
-	s->completing = false;
+	struct kvm_regs r;
+
+	/* The trap of an instruction already counted (see step_exit_during_step). */
+	if (s->skip_trap && e->debug.exception == DB_VECTOR && (e->debug.dr6 & DR6_BS) &&
+	    ioctl(vcpu->fd, KVM_GET_REGS, &r) == 0 && r.rip == s->skip_trap_rip) {
+		s->skip_trap = false;
+		return;
+	}
+	s->skip_trap = false;
 	if (e->debug.exception != DB_VECTOR || !(e->debug.dr6 & DR6_BS)) {
 		fprintf(stderr, "step: unexpected debug exit during a single-step\n");
 		step_stop(s, vcpu, e, STEP_STOP_EXIT);
@@ -643,19 +667,7 @@ void step_after_exit(struct step *s, struct vcpu *vcpu, const struct vm_exit *e)
 			step_debug_exit(s, vcpu, e);
 			return;
 		}
-		/*
-		 * The stepped instruction exited to us first (an out, an MMIO
-		 * access). KVM completes it on the next KVM_RUN; immediate_exit
-		 * makes that run stop right there, so that exactly this
-		 * instruction is the step whether or not the host then reports
-		 * a single-step trap (hardware KVM does; kvm_pvm does not, and
-		 * without this would run one more instruction).
-		 */
-		step_print_exit(s, vcpu, e, "  during the step: ");
-		if (e->kind == VM_EXIT_IO || e->kind == VM_EXIT_MMIO) {
-			s->completing = true;
-			__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-		}
+		step_exit_during_step(s, vcpu, e);
 		return;
 	case STEP_MODE_CHOSEN:
 		if (!trace_filter_match(&s->filter, e, step_dev_name(s, e)))
