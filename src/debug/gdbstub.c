@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -216,6 +217,12 @@ static void gdb_resume(struct gdbstub *g, const char *act)
 	if (!nr_act) {
 		gdb_send_error(g, EINVAL);
 		return;
+	}
+	for (unsigned int i = 0; i < g->vm->nr_vcpus; i++) {
+		struct kvm_regs regs;
+
+		if (g->stepping[i] && ioctl(g->vm->vcpus[i].fd, KVM_GET_REGS, &regs) == 0)
+			g->step_rip[i] = regs.rip;
 	}
 	r = gdb_target_arm(g);
 	if (r) {
@@ -962,8 +969,9 @@ int gdbstub_create(struct gdbstub **out, struct vm *vm, struct pause *pause, cha
 	g->dbg_caps = r > 0 ? (u32)r : 0;
 	g->control = calloc(vm->nr_vcpus, sizeof(*g->control));
 	g->stepping = calloc(vm->nr_vcpus, sizeof(*g->stepping));
+	g->step_rip = calloc(vm->nr_vcpus, sizeof(*g->step_rip));
 	g->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (!g->control || !g->stepping || g->event_fd < 0) {
+	if (!g->control || !g->stepping || !g->step_rip || g->event_fd < 0) {
 		r = g->event_fd < 0 ? -errno : -ENOMEM;
 		snprintf(err, err_len, "cannot set up --gdb: %s", strerror(-r));
 		goto out_destroy;
@@ -1008,18 +1016,38 @@ void gdbstub_destroy(struct gdbstub *g)
 		free(g->queue[i]);
 	free(g->control);
 	free(g->stepping);
+	free(g->step_rip);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
+}
+
+/*
+ * A port I/O or MMIO exit of a vCPU that single-steps: where RIP already
+ * moved past the instruction (kvm_pvm does that for `out`, and then gives
+ * no single-step trap for it: measured), the step is over now; otherwise
+ * KVM finishes the instruction on the next KVM_RUN and traps after it.
+ */
+static bool gdb_step_done_at_exit(struct gdbstub *g, struct vcpu *vcpu, const struct vm_exit *e)
+{
+	struct kvm_regs regs;
+
+	return (e->kind == VM_EXIT_IO || e->kind == VM_EXIT_MMIO) && g->stepping[vcpu->id] &&
+	       ioctl(vcpu->fd, KVM_GET_REGS, &regs) == 0 && regs.rip != g->step_rip[vcpu->id];
 }
 
 void gdbstub_after_exit(struct gdbstub *g, struct vcpu *vcpu, const struct vm_exit *e)
 {
 	enum gdb_event_kind ev;
-	u64 addr, one = 1;
+	u64 addr = 0, one = 1;
 
-	if (e->kind != VM_EXIT_DEBUG || !atomic_load(&g->attached))
+	if (!atomic_load(&g->attached))
 		return;
-	ev = gdb_target_classify(g, vcpu, e, &addr);
+	if (gdb_step_done_at_exit(g, vcpu, e))
+		ev = GDB_EV_STEP;
+	else if (e->kind == VM_EXIT_DEBUG)
+		ev = gdb_target_classify(g, vcpu, e, &addr);
+	else
+		return;
 	if (ev == GDB_EV_NONE)
 		return;
 	pthread_mutex_lock(&g->lock);

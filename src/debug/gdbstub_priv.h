@@ -77,6 +77,7 @@ struct gdbstub {
 	u32 *control;		/* [nr_vcpus]: KVM_GUESTDBG_* each vCPU runs with */
 	u64 debugreg[8];	/* DR0-DR3 and DR7 as armed (KVM's kvm_guest_debug_arch) */
 	bool *stepping;		/* [nr_vcpus] */
+	u64 *step_rip;		/* [nr_vcpus]: RIP when its step began */
 	char *queue[GDB_QUEUE_MAX];
 	size_t queue_len[GDB_QUEUE_MAX];
 	unsigned int nr_queued;

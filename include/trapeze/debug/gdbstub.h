@@ -14,11 +14,19 @@
  * steps to it (KVM_EXIT_DEBUG) and park, and it stops and resumes the
  * world through debug/pause.h.
  *
- * What the host cannot do is said, never faked: on a software backend
- * (kvm_pvm) `int3` at CPL 0 is an emulation failure and CPL-3 code never
- * traps, so software breakpoints are served by the debug registers (4 in
- * all, shared with hardware breakpoints and watchpoints), and a step at
- * CPL 3 is refused with the reason on gdb's console.
+ * Software breakpoints (Z0) take a free debug register first, like
+ * hardware ones (Z1): no guest memory is patched, and they work on every
+ * host this project has; int3 bytes (KVM_GUESTDBG_USE_SW_BP, with the
+ * guest's own int3 re-injected) serve the ones beyond four, on hardware KVM.
+ *
+ * What the host cannot do is said, never faked (measured, docs/debugging.md):
+ * on a software backend (kvm_pvm) CPL-3 code never traps, int3 at CPL 0 is
+ * an emulation failure and data breakpoints never fire, so a step at CPL 3
+ * is refused with the reason on gdb's console, breakpoints stop at four,
+ * and watchpoints are refused with the reason on trapeze's stderr. A step
+ * whose instruction exits to trapeze (port I/O, MMIO) ends right after
+ * that instruction on every host, although kvm_pvm gives no single-step
+ * trap after an `out`.
  */
 #ifndef TRAPEZE_DEBUG_GDBSTUB_H
 #define TRAPEZE_DEBUG_GDBSTUB_H

@@ -24,7 +24,9 @@
  * software backend (kvm_pvm) CPL-3 guest code runs natively and never
  * traps, so a step at CPL 3 is refused with the reason, and a step over an
  * instruction that enters CPL 3 warns that the guest runs until it is back
- * at CPL 0.
+ * at CPL 0. A step whose instruction exits to trapeze (port I/O, MMIO)
+ * ends right after it, also on kvm_pvm, which moves RIP past an `out`
+ * before exiting and then gives no single-step trap for it.
  */
 #ifndef TRAPEZE_DEBUG_STEP_H
 #define TRAPEZE_DEBUG_STEP_H
