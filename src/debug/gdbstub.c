@@ -1,7 +1,9 @@
 /*
  * The GDB remote serial protocol stub: listening socket, the stub thread,
- * packet dispatch, and stopping and resuming the guest for gdb. What it
- * does to registers, memory and breakpoints is in gdb_target.c.
+ * the wire, packet dispatch, detach and the vCPUs' debug exits. Stopping
+ * and resuming is in gdb_run.c, the packets for a stopped guest in
+ * gdb_query.c, what they do to registers, memory and breakpoints in
+ * gdb_target.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,16 +24,13 @@
 
 #include "gdbstub_priv.h"
 #include "trapeze/config.h"
-#include "trapeze/debug/inspect.h"
 #include "trapeze/debug/pause.h"
-#include "trapeze/debug/step_cmd.h"
 #include "trapeze/status.h"
 #include "trapeze/vcpu.h"
 #include "trapeze/vm.h"
 
 #define GDB_POLL_MS	100	/* waits are sliced so a VM stop is seen */
 #define GDB_SIGTRAP	5
-#define GDB_SIGINT	2
 
 int gdbstub_parse_listen(const char *spec, struct gdb_listen *out, char *err,
 			 size_t err_len)
@@ -63,7 +62,7 @@ int gdbstub_parse_listen(const char *spec, struct gdb_listen *out, char *err,
 
 /* ---- the wire ------------------------------------------------------------ */
 
-static int gdb_write_all(struct gdbstub *g, const void *buf, size_t len)
+int gdb_write_all(struct gdbstub *g, const void *buf, size_t len)
 {
 	const char *p = buf;
 
@@ -81,7 +80,7 @@ static int gdb_write_all(struct gdbstub *g, const void *buf, size_t len)
 }
 
 /* Sends a packet and keeps it for a retransmission on '-'. */
-static int gdb_send(struct gdbstub *g, const void *payload, size_t len)
+int gdb_send(struct gdbstub *g, const void *payload, size_t len)
 {
 	g->wire_len = gdb_packet_encode(g->wire, sizeof(g->wire), payload, len);
 	if (!g->wire_len)
@@ -89,12 +88,12 @@ static int gdb_send(struct gdbstub *g, const void *payload, size_t len)
 	return gdb_write_all(g, g->wire, g->wire_len);
 }
 
-static int gdb_send_str(struct gdbstub *g, const char *s)
+int gdb_send_str(struct gdbstub *g, const char *s)
 {
 	return gdb_send(g, s, strlen(s));
 }
 
-static void gdb_send_error(struct gdbstub *g, int err)
+void gdb_send_error(struct gdbstub *g, int err)
 {
 	char e[8];
 
@@ -103,23 +102,21 @@ static void gdb_send_error(struct gdbstub *g, int err)
 }
 
 /* Text for gdb's console: 'O' packets of hex, split to fit. Only while gdb awaits a reply. */
-static void gdb_send_console(struct gdbstub *g, const char *text, size_t len)
+void gdb_send_console(struct gdbstub *g, const char *text, size_t len)
 {
-	static char pkt[GDB_PACKET_MAX + 1];
 	const size_t chunk = (GDB_PACKET_MAX - 1) / 2;
 
 	for (size_t at = 0; at < len; at += chunk) {
 		size_t n = len - at < chunk ? len - at : chunk;
 
-		pkt[0] = 'O';
-		gdb_hex_encode(pkt + 1, text + at, n);
-		gdb_send(g, pkt, 1 + 2 * n);
+		g->reply[0] = 'O';
+		gdb_hex_encode(g->reply + 1, text + at, n);
+		gdb_send(g, g->reply, 1 + 2 * n);
 	}
 }
 
 /* A message for both trapeze's stderr and gdb's console. */
-__attribute__((format(printf, 2, 3)))
-static void gdb_say(struct gdbstub *g, const char *fmt, ...)
+void gdb_say(struct gdbstub *g, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -134,490 +131,6 @@ static void gdb_say(struct gdbstub *g, const char *fmt, ...)
 		n = sizeof(msg) - 2;
 	fprintf(stderr, "trapeze: gdb: %s", msg);
 	gdb_send_console(g, msg, (size_t)n);
-}
-
-/* ---- stopping and resuming --------------------------------------------------- */
-
-static void gdb_drain_events(struct gdbstub *g)
-{
-	u64 v;
-
-	while (read(g->event_fd, &v, sizeof(v)) == sizeof(v))
-		;
-}
-
-/* Stops the world after an event or an interrupt and tells gdb why. */
-static void gdb_stop(struct gdbstub *g)
-{
-	enum gdb_event_kind ev;
-	unsigned int vcpu;
-	u64 addr;
-	int n;
-
-	if (pause_world(g->pause, NULL))
-		return;		/* the VM is ending: the session loop says so */
-	g->running = false;
-	gdb_bp_unplant(g);	/* memory reads show the guest's own bytes */
-	gdb_drain_events(g);
-	pthread_mutex_lock(&g->lock);
-	ev = g->ev;
-	vcpu = g->ev_vcpu;
-	addr = g->ev_addr;
-	g->ev = GDB_EV_NONE;
-	pthread_mutex_unlock(&g->lock);
-	for (unsigned int i = 0; i < g->vm->nr_vcpus; i++)
-		g->stepping[i] = false;
-	if (ev == GDB_EV_NONE) {
-		/* Ctrl-C: report the vCPU gdb was looking at. */
-		n = snprintf(g->stop_reply, sizeof(g->stop_reply), "T%02xthread:%x;", GDB_SIGINT,
-			     g->g_vcpu + 1);
-	} else {
-		g->g_vcpu = vcpu;
-		n = snprintf(g->stop_reply, sizeof(g->stop_reply), "T%02xthread:%x;", GDB_SIGTRAP,
-			     vcpu + 1);
-		if (ev == GDB_EV_SWBREAK)
-			snprintf(g->stop_reply + n, sizeof(g->stop_reply) - n, "swbreak:;");
-		else if (ev == GDB_EV_HWBREAK)
-			snprintf(g->stop_reply + n, sizeof(g->stop_reply) - n, "hwbreak:;");
-		else if (ev == GDB_EV_WATCH)
-			snprintf(g->stop_reply + n, sizeof(g->stop_reply) - n, "watch:%llx;",
-				 (unsigned long long)addr);
-		else if (ev == GDB_EV_AWATCH)
-			snprintf(g->stop_reply + n, sizeof(g->stop_reply) - n, "awatch:%llx;",
-				 (unsigned long long)addr);
-	}
-	gdb_send_str(g, g->stop_reply);
-}
-
-/*
- * Resumes with act[i] for vCPU i: 0 (stays stopped), 'c' or 's'. Replies
- * with an error (and why, on gdb's console) when the host cannot do it.
- */
-static void gdb_resume(struct gdbstub *g, const char *act)
-{
-	const struct vcpu *only = NULL;
-	unsigned int nr_act = 0;
-	int r;
-
-	for (unsigned int i = 0; i < g->vm->nr_vcpus; i++) {
-		g->stepping[i] = act[i] == 's';
-		if (!act[i])
-			continue;
-		nr_act++;
-		only = &g->vm->vcpus[i];
-		if (g->stepping[i] && g->software && gdb_target_cpl(g, i) == 3) {
-			gdb_say(g, "single-step at CPL 3 is not supported by this host's KVM "
-				"(kvm_pvm, a software backend, runs CPL-3 guest code natively and "
-				"it never traps); use breakpoints in CPL-0 code, or continue\n");
-			g->stepping[i] = false;
-			gdb_send_error(g, EPERM);
-			return;
-		}
-	}
-	if (!nr_act) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	for (unsigned int i = 0; i < g->vm->nr_vcpus; i++) {
-		struct kvm_regs regs;
-
-		if (g->stepping[i] && ioctl(g->vm->vcpus[i].fd, KVM_GET_REGS, &regs) == 0)
-			g->step_rip[i] = regs.rip;
-	}
-	r = gdb_target_arm(g);
-	if (r) {
-		gdb_say(g, "this host's KVM refused the debug state (KVM_SET_GUEST_DEBUG: %s): "
-			"single-step and breakpoints are not supported here\n", strerror(-r));
-		gdb_send_error(g, r);
-		return;
-	}
-	gdb_bp_plant(g);
-	pthread_mutex_lock(&g->lock);
-	g->ev = GDB_EV_NONE;
-	pthread_mutex_unlock(&g->lock);
-	g->running = true;
-	/* One vCPU acting alone ("vCont;s:1"): the others stay stopped. */
-	pause_resume(g->pause, nr_act == 1 && g->vm->nr_vcpus > 1 ? only : NULL);
-}
-
-/* c/s [ADDR], C/S SIG[;ADDR]: all vCPUs, the current one stepping for s. */
-static void gdb_cont_or_step(struct gdbstub *g, char op, const char *args)
-{
-	char act[256] = { 0 };
-	u64 v;
-
-	if (op == 'C' || op == 'S') {
-		/* A signal for the guest: guests have none; skip it. */
-		if (gdb_parse_hex(&args, &v)) {
-			gdb_send_error(g, EINVAL);
-			return;
-		}
-		if (*args == ';')
-			args++;
-		op = (char)(op - 'A' + 'a');
-	}
-	if (*args) {
-		struct gdb_x86_regs r;
-
-		if (gdb_parse_hex(&args, &v) || *args || gdb_target_get_regs(g, g->g_vcpu, &r)) {
-			gdb_send_error(g, EINVAL);
-			return;
-		}
-		r.rip = v;
-		gdb_target_set_regs(g, g->g_vcpu, &r);
-	}
-	if (op == 's') {
-		act[g->g_vcpu] = 's';
-	} else {
-		for (unsigned int i = 0; i < g->vm->nr_vcpus; i++)
-			act[i] = 'c';
-	}
-	gdb_resume(g, act);
-}
-
-static void gdb_vcont(struct gdbstub *g, const char *args)
-{
-	struct gdb_vcont_action a[GDB_VCONT_MAX];
-	char act[256] = { 0 };
-	int n = gdb_parse_vcont(args, a, GDB_VCONT_MAX);
-
-	if (n < 0) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	/* The first action that applies to a thread wins (the GDB manual, vCont). */
-	for (unsigned int i = 0; i < g->vm->nr_vcpus; i++)
-		for (int k = 0; k < n && !act[i]; k++)
-			if (a[k].tid == -1 || a[k].tid == 0 || a[k].tid == (long)i + 1)
-				act[i] = a[k].action;
-	gdb_resume(g, act);
-}
-
-/* ---- packets ------------------------------------------------------------- */
-
-static bool gdb_tid_ok(struct gdbstub *g, long tid)
-{
-	return tid == -1 || tid == 0 || (tid > 0 && tid <= (long)g->vm->nr_vcpus);
-}
-
-static void gdb_set_thread(struct gdbstub *g, const char *p)
-{
-	const char *end;
-	long tid;
-
-	if ((p[0] != 'g' && p[0] != 'c') || gdb_parse_thread_id(p + 1, &tid, &end) || *end ||
-	    !gdb_tid_ok(g, tid)) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	if (p[0] == 'g' && tid > 0)
-		g->g_vcpu = (unsigned int)tid - 1;
-	gdb_send_str(g, "OK");
-}
-
-static void gdb_read_regs(struct gdbstub *g)
-{
-	static char hex[2 * GDB_REGS_BYTES + 1];
-	struct gdb_x86_regs r;
-	u8 block[GDB_REGS_BYTES];
-	int e = gdb_target_get_regs(g, g->g_vcpu, &r);
-
-	if (e) {
-		gdb_send_error(g, e);
-		return;
-	}
-	gdb_regs_pack(&r, block);
-	gdb_hex_encode(hex, block, sizeof(block));
-	gdb_send(g, hex, 2 * sizeof(block));
-}
-
-static void gdb_write_regs(struct gdbstub *g, const char *hex, size_t len)
-{
-	struct gdb_x86_regs r;
-	u8 block[GDB_REGS_BYTES];
-	int e;
-
-	if (gdb_hex_decode(hex, len, block, sizeof(block))) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	gdb_regs_unpack(&r, block);
-	e = gdb_target_set_regs(g, g->g_vcpu, &r);
-	if (e == -EPERM)
-		fprintf(stderr, "trapeze: gdb: changing segment selectors is not supported\n");
-	if (e)
-		gdb_send_error(g, e);
-	else
-		gdb_send_str(g, "OK");
-}
-
-/* p N and P N=VALUE. */
-static void gdb_one_reg(struct gdbstub *g, bool write, const char *p, size_t len)
-{
-	const char *start = p;
-	struct gdb_x86_regs r;
-	u8 val[16];
-	char hex[33];
-	u64 n;
-	size_t size;
-	int e;
-
-	if (gdb_parse_hex(&p, &n) || n >= GDB_NR_REGS || (write ? *p != '=' : *p != '\0')) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	size = gdb_reg_size((unsigned int)n);
-	e = gdb_target_get_regs(g, g->g_vcpu, &r);
-	if (e) {
-		gdb_send_error(g, e);
-		return;
-	}
-	if (!write) {
-		gdb_reg_get(&r, (unsigned int)n, val);
-		gdb_hex_encode(hex, val, size);
-		gdb_send_str(g, hex);
-		return;
-	}
-	p++;
-	if (gdb_hex_decode(p, len - (size_t)(p - start), val, size)) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	gdb_reg_set(&r, (unsigned int)n, val);
-	e = gdb_target_set_regs(g, g->g_vcpu, &r);
-	if (e == -EPERM)
-		fprintf(stderr, "trapeze: gdb: changing segment selectors is not supported\n");
-	if (e)
-		gdb_send_error(g, e);
-	else
-		gdb_send_str(g, "OK");
-}
-
-static void gdb_read_mem(struct gdbstub *g, const char *p)
-{
-	static u8 data[GDB_PACKET_MAX / 2];
-	static char hex[GDB_PACKET_MAX + 1];
-	u64 addr, len, done;
-
-	if (gdb_parse_mem_read(p, &addr, &len)) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	if (len > sizeof(data))
-		len = sizeof(data);	/* gdb asks again for the rest */
-	gdb_target_read(g, g->g_vcpu, addr, data, len, &done);
-	if (!done && len) {
-		gdb_send_error(g, EFAULT);
-		return;
-	}
-	gdb_hex_encode(hex, data, (size_t)done);
-	gdb_send(g, hex, (size_t)(2 * done));
-}
-
-static void gdb_write_mem(struct gdbstub *g, const char *p, size_t len)
-{
-	static u8 data[GDB_PACKET_MAX / 2];
-	u64 addr, n;
-
-	if (gdb_parse_mem_write(p, len, &addr, &n, data, sizeof(data))) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	if (n && gdb_target_write(g, g->g_vcpu, addr, data, n))
-		gdb_send_error(g, EFAULT);
-	else
-		gdb_send_str(g, "OK");
-}
-
-/* X ADDR,LEN:BINARY (the framing already undid the escapes). */
-static void gdb_write_mem_binary(struct gdbstub *g, const char *p, size_t len)
-{
-	const char *start = p;
-	u64 addr, n;
-
-	if (gdb_parse_hex(&p, &addr) || *p++ != ',' || gdb_parse_hex(&p, &n) || *p++ != ':' ||
-	    (size_t)(p - start) > len || n != len - (size_t)(p - start)) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	if (n && gdb_target_write(g, g->g_vcpu, addr, p, n))
-		gdb_send_error(g, EFAULT);
-	else
-		gdb_send_str(g, "OK");
-}
-
-static void gdb_breakpoint(struct gdbstub *g, bool insert, const char *p)
-{
-	unsigned int type;
-	u64 addr, kind;
-	int e;
-
-	if (gdb_parse_breakpoint(p, &type, &addr, &kind)) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	if (insert && g->software && (type == GDB_WP_WRITE || type == GDB_WP_ACCESS)) {
-		/* Measured: a watched variable changed by CPL-0 code never stopped the guest. */
-		fprintf(stderr, "trapeze: gdb: watchpoints are not supported by this host's KVM "
-			"(kvm_pvm emulates CPL-0 code without checking debug-register data "
-			"breakpoints); in gdb, 'set can-use-hw-watchpoints 0' gives software "
-			"watchpoints (gdb single-steps)\n");
-		gdb_send_error(g, ENOTSUP);
-		return;
-	}
-	e = insert ? gdb_bp_insert(g, type, addr, kind) : gdb_bp_remove(g, type, addr, kind);
-	if (e == -ENOTSUP) {
-		gdb_send_str(g, "");	/* gdb then knows this type is not served */
-		return;
-	}
-	if (e == -ENOSPC && insert)
-		fprintf(stderr, "trapeze: gdb: no free debug register for the %s at 0x%llx (4 in all%s)\n",
-			type == GDB_BP_SW ? "breakpoint" : type == GDB_BP_HW ? "hardware breakpoint" :
-			"watchpoint", (unsigned long long)addr,
-			g->software ? "; this host's KVM cannot emulate int3 at CPL 0, so software breakpoints need them too" : "");
-	if (e)
-		gdb_send_error(g, e);
-	else
-		gdb_send_str(g, "OK");
-}
-
-static void gdb_xfer_features(struct gdbstub *g, const char *p)
-{
-	static char reply[GDB_PACKET_MAX + 1];
-	const char *xml = gdb_regs_target_xml();
-	size_t total = strlen(xml);
-	u64 off, len;
-
-	if (strncmp(p, "target.xml:", 11)) {
-		gdb_send_error(g, ENOENT);
-		return;
-	}
-	p += 11;
-	if (gdb_parse_hex(&p, &off) || *p++ != ',' || gdb_parse_hex(&p, &len) || *p) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	if (off >= total) {
-		gdb_send_str(g, "l");
-		return;
-	}
-	if (len > total - off)
-		len = total - off;
-	if (len > GDB_PACKET_MAX - 1)
-		len = GDB_PACKET_MAX - 1;
-	reply[0] = off + len < total ? 'm' : 'l';
-	memcpy(reply + 1, xml + off, (size_t)len);
-	gdb_send(g, reply, (size_t)len + 1);
-}
-
-/* `monitor CMD`: trapeze's inspection commands, output on gdb's console. */
-static void gdb_monitor(struct gdbstub *g, const char *hex)
-{
-	char text[STEP_LINE_MAX + 1], err[160];
-	size_t n = strlen(hex) / 2;
-	struct step_cmd c;
-	char *out = NULL;
-	size_t out_len = 0;
-	FILE *f;
-
-	if (n > STEP_LINE_MAX || gdb_hex_decode(hex, strlen(hex), text, n)) {
-		gdb_send_error(g, EINVAL);
-		return;
-	}
-	text[n] = '\0';
-	f = open_memstream(&out, &out_len);
-	if (!f) {
-		gdb_send_error(g, ENOMEM);
-		return;
-	}
-	if (step_cmd_parse(text, &c, err, sizeof(err))) {
-		fprintf(f, "monitor: %s\n", err);
-	} else {
-		struct vcpu *v = &g->vm->vcpus[g->g_vcpu];
-
-		switch (c.kind) {
-		case STEP_CMD_REGS:
-			inspect_regs(v, f);
-			break;
-		case STEP_CMD_SREGS:
-			inspect_sregs(v, f);
-			break;
-		case STEP_CMD_PHYS:
-			inspect_phys(g->vm, c.addr, c.len, f);
-			break;
-		case STEP_CMD_VIRT:
-			inspect_virt(g->vm, v, c.addr, c.len, f);
-			break;
-		case STEP_CMD_TRANSLATE:
-			inspect_translate(g->vm, v, c.addr, f);
-			break;
-		case STEP_CMD_WALK:
-			inspect_walk(g->vm, v, c.addr, f);
-			break;
-		case STEP_CMD_DEV:
-			inspect_dev(g->vm, c.addr, f);
-			break;
-		case STEP_CMD_NONE:
-		case STEP_CMD_HELP:
-			fputs("trapeze monitor commands (on the thread selected in gdb):\n"
-			      "  regs, sregs, x ADDR [LEN], xv VADDR [LEN], tr VADDR, walk VADDR,\n"
-			      "  dev PORT|ADDR  (see docs/debugging.md)\n", f);
-			break;
-		default:
-			fputs("monitor: use gdb's own commands to run, step or quit\n", f);
-			break;
-		}
-	}
-	fclose(f);
-	if (out)
-		gdb_send_console(g, out, out_len);
-	free(out);
-	gdb_send_str(g, "OK");
-}
-
-static void gdb_query(struct gdbstub *g, const char *p)
-{
-	char buf[256];
-
-	if (!strncmp(p, "qSupported", 10)) {
-		snprintf(buf, sizeof(buf), "PacketSize=%x;qXfer:features:read+;swbreak+;hwbreak+;"
-			 "vContSupported+;QStartNoAckMode+", GDB_PACKET_MAX);
-		gdb_send_str(g, buf);
-	} else if (!strcmp(p, "qC")) {
-		snprintf(buf, sizeof(buf), "QC%x", g->g_vcpu + 1);
-		gdb_send_str(g, buf);
-	} else if (!strcmp(p, "qfThreadInfo")) {
-		size_t o = (size_t)snprintf(buf, sizeof(buf), "m");
-
-		for (unsigned int i = 0; i < g->vm->nr_vcpus && o < sizeof(buf) - 8; i++)
-			o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%x", i ? "," : "", i + 1);
-		gdb_send_str(g, buf);
-	} else if (!strcmp(p, "qsThreadInfo")) {
-		gdb_send_str(g, "l");
-	} else if (!strncmp(p, "qThreadExtraInfo,", 17)) {
-		const char *end;
-		long tid;
-		char text[32], hex[65];
-
-		if (gdb_parse_thread_id(p + 17, &tid, &end) || tid < 1 ||
-		    tid > (long)g->vm->nr_vcpus) {
-			gdb_send_error(g, EINVAL);
-			return;
-		}
-		snprintf(text, sizeof(text), "vCPU %ld", tid - 1);
-		gdb_hex_encode(hex, text, strlen(text));
-		gdb_send_str(g, hex);
-	} else if (!strcmp(p, "qAttached")) {
-		gdb_send_str(g, "1");	/* we were there first: detach, do not kill */
-	} else if (!strncmp(p, "qSymbol:", 8)) {
-		gdb_send_str(g, "OK");
-	} else if (!strncmp(p, "qXfer:features:read:", 20)) {
-		gdb_xfer_features(g, p + 20);
-	} else if (!strncmp(p, "qRcmd,", 6)) {
-		gdb_monitor(g, p + 6);
-	} else {
-		gdb_send_str(g, "");
-	}
 }
 
 /* Detach: gdb's breakpoints go, the guest runs on without a debugger. */

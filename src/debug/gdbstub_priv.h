@@ -1,6 +1,7 @@
 /*
  * The GDB stub's shared state, between gdbstub.c (connection, thread,
- * packets, stop and resume) and gdb_target.c (registers, memory,
+ * the wire, packet dispatch), gdb_run.c (stop and resume), gdb_query.c
+ * (packets for a stopped guest) and gdb_target.c (registers, memory,
  * breakpoints and KVM's guest-debug state).
  *
  * Threads: the stub thread owns everything below "stub thread" and changes
@@ -73,6 +74,8 @@ struct gdbstub {
 	char wire[GDB_WIRE_MAX];	/* the last packet sent, again on '-' */
 	size_t wire_len;
 	char stop_reply[96];	/* answer to '?' */
+	char reply[GDB_PACKET_MAX + 1];	/* a reply being built */
+	u8 data[GDB_PACKET_MAX / 2];	/* guest memory going to or from gdb */
 	struct gdb_bp bps[GDB_MAX_BPS];
 	u32 *control;		/* [nr_vcpus]: KVM_GUESTDBG_* each vCPU runs with */
 	u64 debugreg[8];	/* DR0-DR3 and DR7 as armed (KVM's kvm_guest_debug_arch) */
@@ -90,6 +93,33 @@ struct gdbstub {
 	unsigned int ev_vcpu;
 	u64 ev_addr;
 };
+
+/* gdbstub.c: the wire. Sends return 0 or -errno; a broken connection ends the session. */
+int gdb_write_all(struct gdbstub *g, const void *buf, size_t len);
+int gdb_send(struct gdbstub *g, const void *payload, size_t len);
+int gdb_send_str(struct gdbstub *g, const char *s);
+void gdb_send_error(struct gdbstub *g, int err);	/* "Enn" */
+/* Text for gdb's console ('O' packets): only while gdb awaits a reply. */
+void gdb_send_console(struct gdbstub *g, const char *text, size_t len);
+/* A message for trapeze's stderr and gdb's console. */
+__attribute__((format(printf, 2, 3)))
+void gdb_say(struct gdbstub *g, const char *fmt, ...);
+
+/* gdb_run.c: stopping (after an event or Ctrl-C) and resuming the guest. */
+void gdb_stop(struct gdbstub *g);
+void gdb_cont_or_step(struct gdbstub *g, char op, const char *args);
+void gdb_vcont(struct gdbstub *g, const char *args);
+
+/* gdb_query.c: packets for a stopped guest; p is the packet after its letter. */
+void gdb_set_thread(struct gdbstub *g, const char *p);
+void gdb_read_regs(struct gdbstub *g);
+void gdb_write_regs(struct gdbstub *g, const char *hex, size_t len);
+void gdb_one_reg(struct gdbstub *g, bool write, const char *p, size_t len);
+void gdb_read_mem(struct gdbstub *g, const char *p);
+void gdb_write_mem(struct gdbstub *g, const char *p, size_t len);
+void gdb_write_mem_binary(struct gdbstub *g, const char *p, size_t len);
+void gdb_breakpoint(struct gdbstub *g, bool insert, const char *p);
+void gdb_query(struct gdbstub *g, const char *p);	/* p: the whole packet, "q..." */
 
 /* gdb_target.c */
 int gdb_target_get_regs(struct gdbstub *g, unsigned int vcpu, struct gdb_x86_regs *r);
