@@ -28,9 +28,14 @@ FW_LIB32_SRCS := $(addprefix $(FW_SRC)/lib/,$(FW_LIB_COMMON) entry32.S)
 FW_BENCH_SRCS := $(addprefix $(FW_SRC)/lib/,$(FW_LIB_COMMON) bench.c pvh_note.S)
 
 FW_GUESTS64 := hello exits triple irq usermode
+# The debugger tests' guest (tests/gdb/, docs/debugging.md).
+FW_GUESTS64 += gdbtarget
 FW_GUESTS32 := prot32
 FW_GUESTS16 := realmode
 FW_GUESTS_BENCH := bench_pio bench_mmio bench_exit bench_idle
+# Teaching-lab guests (docs/labs/): built like the guests of the same width.
+FW_GUESTS64 += lab_trap lab_sensitive lab_memory lab_smp lab_uart
+FW_GUESTS16 += lab_boot
 
 # $(call FW_OBJ,SRC,BITS): the object a source compiles to for BITS.
 FW_OBJ = $(FW_OUT)/obj$(2)/$(basename $(notdir $(1))).o
@@ -84,3 +89,20 @@ $(FW_BIN16): $(FW_OUT)/%.bin: $(FW_OUT)/%.elf
 	$(FW_OBJCOPY) -O binary $< $@
 
 -include $(FW_ALL_OBJS:.o=.d)
+
+# virtio driver guests (guests/virtio_*.c): the 64-bit runtime plus the small
+# virtio-pci driver library (lib/virtio*.c), which the other guests do not need.
+FW_GUESTS_VIRTIO := virtio_check
+FW_VIRTIO_SRCS := $(addprefix $(FW_SRC)/lib/,virtio_pci.c virtio_queue.c)
+FW_VIRTIO_OBJS := $(foreach s,$(FW_VIRTIO_SRCS),$(call FW_OBJ,$(s),64))
+FW_ELF_VIRTIO := $(FW_GUESTS_VIRTIO:%=$(FW_OUT)/%.elf)
+
+firmware: $(FW_ELF_VIRTIO)
+
+$(foreach s,$(FW_VIRTIO_SRCS),$(eval $(call FW_OBJ_RULE,$(s),64)))
+$(foreach g,$(FW_GUESTS_VIRTIO),$(eval $(call FW_OBJ_RULE,$(FW_SRC)/guests/$(g).c,64)))
+
+$(FW_ELF_VIRTIO): $(FW_OUT)/%.elf: $(FW_OUT)/obj64/%.o $(FW_VIRTIO_OBJS) $(FW_LIB64_OBJS) $(FW_SRC)/lib/link64.ld
+	$(FW_LD) $(FW_LDFLAGS) -m elf_x86_64 -T $(FW_SRC)/lib/link64.ld -o $@ $(filter %.o,$^)
+
+-include $(FW_VIRTIO_OBJS:.o=.d) $(FW_GUESTS_VIRTIO:%=$(FW_OUT)/obj64/%.d)

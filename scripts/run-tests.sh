@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Runs trapeze's test suites and prints one closing line:
 #   tests: N passed, N failed
-# Usage: scripts/run-tests.sh [unit|boot|nested]...   (default: all three)
+# Usage: scripts/run-tests.sh [unit|boot|gdb|nested|labs]...   (default: all)
 # Each check binary reports "NN%: Checks: C, Failures: F, Errors: E"; the
-# nested runner ends with "nested: N passed, N failed".
+# nested runner ends with "nested: N passed, N failed", the labs runner with
+# "labs: N passed, N failed", the debugger suite with "gdb: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 suites=("$@")
-[ ${#suites[@]} -eq 0 ] && suites=(unit boot nested)
+[ ${#suites[@]} -eq 0 ] && suites=(unit boot gdb nested labs)
 
 passed=0
 failed=0
@@ -49,6 +50,19 @@ for s in "${suites[@]}"; do
 		done ;;
 	boot)
 		run_check_binary build/tests/boot/boot_test ;;
+	gdb)
+		# The debuggers (docs/debugging.md); ends "gdb: N passed, N failed".
+		echo "== tests/gdb/run.sh"
+		tests/gdb/run.sh 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		line=$(grep -E '^gdb: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+		if [ -n "$line" ]; then
+			passed=$((passed + $(sed -E 's/gdb: ([0-9]+) passed.*/\1/' <<<"$line")))
+			failed=$((failed + $(sed -E 's/gdb: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")))
+		fi
+		if [ "$rc" -ne 0 ] && [ -z "$line" ]; then
+			failed=$((failed + 1))
+		fi ;;
 	nested)
 		echo "== tests/nested/run.sh"
 		if [ -x tests/nested/run.sh ]; then
@@ -64,6 +78,24 @@ for s in "${suites[@]}"; do
 			fi
 		else
 			echo "run-tests: tests/nested/run.sh is missing" >&2
+			failed=$((failed + 1))
+		fi ;;
+	labs)
+		# The teaching labs (docs/labs/); ends "labs: N passed, N failed".
+		echo "== tests/labs/run.sh"
+		if [ -x tests/labs/run.sh ]; then
+			tests/labs/run.sh 2>&1 | tee "$log"
+			rc=${PIPESTATUS[0]}
+			line=$(grep -E '^labs: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)
+			if [ -n "$line" ]; then
+				passed=$((passed + $(sed -E 's/labs: ([0-9]+) passed.*/\1/' <<<"$line")))
+				failed=$((failed + $(sed -E 's/labs: [0-9]+ passed, ([0-9]+) failed.*/\1/' <<<"$line")))
+			fi
+			if [ "$rc" -ne 0 ] && [ -z "$line" ]; then
+				failed=$((failed + 1))
+			fi
+		else
+			echo "run-tests: tests/labs/run.sh is missing" >&2
 			failed=$((failed + 1))
 		fi ;;
 	*)
