@@ -218,6 +218,16 @@ uint8_t vio_status(struct vio_dev *d)
 	return vio_read8(&d->common, VCOMMON_STATUS);
 }
 
+enum vio_err vio_wait_status(struct vio_dev *d, uint8_t bits)
+{
+	uint64_t start = vio_rdtsc();
+
+	while ((vio_status(d) & bits) != bits)
+		if (vio_rdtsc() - start > VIO_TIMEOUT_TICKS)
+			return VIO_ERR_TIMEOUT;
+	return VIO_OK;
+}
+
 static void vio_set_status(struct vio_dev *d, uint8_t bits)
 {
 	vio_write8(&d->common, VCOMMON_STATUS, bits);

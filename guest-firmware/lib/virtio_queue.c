@@ -5,22 +5,8 @@
 #include "rt.h"
 #include "virtio.h"
 
-/*
- * How long a request may take, in TSC ticks: 2^34 is 5 s at 3.4 GHz and
- * 17 s at 1 GHz, far beyond any request to a small image, and short of the
- * test harnesses' watchdogs (60 s and more).
- */
-#define VQ_TIMEOUT_TICKS	(1ull << 34)
 /* Polls of the used index between two looks at the status register (MMIO). */
 #define VQ_STATUS_EVERY		4096
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
 
 /* The device is another thread: keep the compiler from moving ring accesses. */
 static inline void barrier(void)
@@ -28,13 +14,53 @@ static inline void barrier(void)
 	__asm__ volatile("" : : : "memory");
 }
 
+void vq_notify(struct vq *q)
+{
+	/* 4.1.5.2: without NOTIFICATION_DATA the notify value is the queue index. */
+	vio_write16(&q->notify, 0, q->index);
+}
+
+void vq_publish(struct vq *q, uint16_t head)
+{
+	q->avail->ring[q->next_avail % q->size] = head;
+	/*
+	 * 2.7.13: the ring entry and descriptors before the index. x86 keeps
+	 * stores in order, so only the compiler needs telling.
+	 */
+	barrier();
+	q->next_avail++;
+	*(volatile uint16_t *)&q->avail->idx = q->next_avail;
+	barrier();
+	vq_notify(q);
+}
+
+enum vio_err vq_wait_used(struct vq *q, uint16_t head, uint32_t *written)
+{
+	struct vring_used_elem e;
+	uint64_t start = vio_rdtsc();
+	unsigned int polls = 0;
+
+	while (q->used->idx == q->last_used) {
+		if (++polls % VQ_STATUS_EVERY == 0 &&
+		    (vio_status(q->dev) & VIRTIO_STATUS_NEEDS_RESET))
+			return VIO_ERR_DEVICE;
+		if (vio_rdtsc() - start > VIO_TIMEOUT_TICKS)
+			return VIO_ERR_TIMEOUT;
+		__asm__ volatile("pause");
+	}
+	barrier();	/* the entry is read after the index that published it */
+	e.id = q->used->ring[q->last_used % q->size].id;
+	e.len = q->used->ring[q->last_used % q->size].len;
+	q->last_used++;
+	if (e.id != head)
+		return VIO_ERR_DEVICE;
+	*written = e.len;
+	return VIO_OK;
+}
+
 enum vio_err vq_submit(struct vq *q, const struct vq_buf *bufs, unsigned int n,
 		       uint32_t *written)
 {
-	struct vring_used_elem e;
-	uint64_t start;
-	unsigned int polls = 0;
-
 	if (n == 0 || n > q->size)
 		return VIO_ERR_QUEUE;
 	/* The previous chain came back, so descriptors 0..n-1 are ours again. */
@@ -45,33 +71,6 @@ enum vio_err vq_submit(struct vq *q, const struct vq_buf *bufs, unsigned int n,
 					      (i + 1 < n ? VRING_DESC_F_NEXT : 0));
 		q->desc[i].next = (uint16_t)(i + 1 < n ? i + 1 : 0);
 	}
-	q->avail->ring[q->next_avail % q->size] = 0;	/* the chain's head */
-	/*
-	 * 2.7.13: the ring entry and descriptors before the index. x86 keeps
-	 * stores in order, so only the compiler needs telling.
-	 */
-	barrier();
-	q->next_avail++;
-	*(volatile uint16_t *)&q->avail->idx = q->next_avail;
-	barrier();
-	/* 4.1.5.2: without NOTIFICATION_DATA the notify value is the queue index. */
-	vio_write16(&q->notify, 0, q->index);
-
-	start = rdtsc();
-	while (q->used->idx == q->last_used) {
-		if (++polls % VQ_STATUS_EVERY == 0 &&
-		    (vio_status(q->dev) & VIRTIO_STATUS_NEEDS_RESET))
-			return VIO_ERR_DEVICE;
-		if (rdtsc() - start > VQ_TIMEOUT_TICKS)
-			return VIO_ERR_TIMEOUT;
-		__asm__ volatile("pause");
-	}
-	barrier();	/* the entry is read after the index that published it */
-	e.id = q->used->ring[q->last_used % q->size].id;
-	e.len = q->used->ring[q->last_used % q->size].len;
-	q->last_used++;
-	if (e.id != 0)
-		return VIO_ERR_DEVICE;
-	*written = e.len;
-	return VIO_OK;
+	vq_publish(q, 0);
+	return vq_wait_used(q, 0, written);
 }
