@@ -48,6 +48,12 @@ int x86_cpu_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *supported,
 		switch (e->function) {
 		case 0x1:	/* EBX[31:24]: initial APIC ID */
 			e->ebx = (e->ebx & 0x00ffffff) | (apic_id << 24);
+			/*
+			 * ECX[31]: "hypervisor present". Some hosts' KVM (e.g. nested
+			 * under SVM) leave it out of the supported CPUID; guests use it
+			 * to find the KVM leaves at 0x40000000 (kvmclock, PV features).
+			 */
+			e->ecx |= 1u << 31;
 			break;
 		case 0xb:	/* EDX: x2APIC ID of this logical processor */
 		case 0x1f:
