@@ -166,6 +166,11 @@ test_linux_devices() {
 	else
 		bad "vda file: pattern missing"
 	fi
+	if [ "$(region "$a" 32 16 65536)" = "$(head -c 1048576 /dev/zero | md5)" ]; then
+		say "vda file: the discarded 1 MiB at 2 MiB reads as zeros"
+	else
+		bad "vda file: the discarded range is not zeros"
+	fi
 	if [ "$(wc -c <"$a")" -eq $((8192 * 512 + 300)) ] &&
 	   [ "$(tail -c 300 "$a" | md5)" = "$taila" ]; then
 		say "vda file: size and the 300 bytes past the last sector unchanged"
