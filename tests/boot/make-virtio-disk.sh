@@ -17,6 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 # Bytes 0..255 three times: sector s is 512 bytes from offset (s * 13) mod 256.
 i=0
 while [ "$i" -lt 256 ]; do
+	# shellcheck disable=SC2059 # the format is the byte's octal escape
 	printf "\\$(printf '%03o' "$i")"
 	i=$((i + 1))
 done >"$tmp/seq"
