@@ -386,9 +386,21 @@ check_lab3() {
 	p4=$(kv "$out" '^lab3: pass 4 ' median)
 	p5=$(kv "$out" '^lab3: pass 5 ' median)
 	echo "       median ticks per page: A first $p1, A again $p2, B first $p3, B again $p4, C first $p5"
+	pf=$(kvm_counter "$err" vcpu pf_fixed)
+	# Under nested paging the host may back guest RAM with transparent huge
+	# pages: then one fault maps 2 MiB and the first touch is cheap. Which
+	# one happened shows in pf_fixed; each case has its own observation.
+	if [ "$kind" != kvm_pvm ] && [ -n "$pf" ] && [ "$pf" -le 512 ]; then
+		check "lab3 (nested paging, huge pages): KVM mapped the 16 MiB in 2 MiB pieces: a handful of faults, not one per 4 KiB page (pf_fixed $pf <= 512)" \
+			"$pf" -ge 8
+		check "lab3 (nested paging, huge pages): so the first pass costs about what the second does ($p1 vs $p2 ticks per page)" \
+			-n "$p1" -a "${p1:-0}" -lt $((10 * ${p2:-1}))
+		check_lab3_step "$d"
+		check_lab3_dirty "$d"
+		return
+	fi
 	check "lab3: first touch of 16 MiB costs >= 10x the second pass ($p1 vs $p2 ticks per page)" \
 		-n "$p1" -a "${p1:-0}" -ge $((10 * ${p2:-1}))
-	pf=$(kvm_counter "$err" vcpu pf_fixed)
 	if [ "$kind" = kvm_pvm ]; then
 		check "lab3 (shadow paging): window B's own page tables cost a fault per page again ($p3 vs $p4 ticks per page)" \
 			-n "$p3" -a "${p3:-0}" -ge $((10 * ${p4:-1}))
