@@ -5,7 +5,11 @@ CC      ?= gcc
 BUILD   := build
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Iinclude -MMD -MP
-LDLIBS  += -lpthread -lz -llzma -lzstd -llz4
+# The decompression libraries are dlopen()ed when a compressed kernel is
+# unpacked (src/loader/decompress.c), so trapeze does not link them; the unit
+# tests do, to make their compressed test data.
+LDLIBS  += -lpthread
+TEST_LDLIBS := -lz -llzma -lzstd -llz4
 
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CFLAGS  += -DTRAPEZE_VERSION=\"0.1.0-$(VERSION)\"
@@ -33,7 +37,7 @@ $(BUILD)/%.o: %.c
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(CHECK_LIBS) $(LDLIBS) $(TEST_LDLIBS)
 
 $(BOOT_TEST): tests/boot/boot_test.c
 	@mkdir -p $(dir $@)

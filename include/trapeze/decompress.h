@@ -55,6 +55,9 @@ const char *decompress_kind_name(enum compress_kind k);
  *   -EFBIG    the output would exceed max_out bytes (a decompression bomb)
  *   -EINVAL   corrupt or truncated input, or an unknown magic
  *   -ENOTSUP  a recognised format that is not built in (bzip2, lzo)
+ *   -ELIBACC  the format's library (zlib, liblzma, libzstd, liblz4, opened
+ *             with dlopen() only while it decodes) cannot be loaded; err
+ *             names the Debian package to install
  *   -ENOMEM   allocation failed
  */
 int decompress(const u8 *buf, size_t len, size_t max_out, u8 **out,

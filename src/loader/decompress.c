@@ -3,6 +3,7 @@
  * it to the decoder for that format; owns the growing output buffer the
  * decoders share. Contracts in include/trapeze/decompress.h.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -91,6 +92,42 @@ const char *decompress_kind_name(enum compress_kind k)
 		break;
 	}
 	return "unknown";
+}
+
+void *dc_lib_open(const struct dc_lib *lib, void *syms[], char *err,
+		  size_t err_len)
+{
+	const char *why;
+	void *handle;
+	size_t i;
+
+	handle = dlopen(lib->soname, RTLD_NOW | RTLD_LOCAL);
+	if (!handle) {
+		why = dlerror();
+		errmsg_set(err, err_len,
+			   "%s: cannot load %s (install Debian's %s, or boot with --boot=linux): %s",
+			   lib->format, lib->soname, lib->package,
+			   why ? why : "unknown error");
+		return NULL;
+	}
+	for (i = 0; i < lib->nr_symbols; i++) {
+		syms[i] = dlsym(handle, lib->symbols[i]);
+		if (!syms[i]) {
+			errmsg_set(err, err_len,
+				   "%s: %s has no %s (install Debian's %s)",
+				   lib->format, lib->soname, lib->symbols[i],
+				   lib->package);
+			dlclose(handle);
+			return NULL;
+		}
+	}
+	return handle;
+}
+
+void dc_lib_close(void *handle)
+{
+	if (handle)
+		dlclose(handle);
 }
 
 void dc_err_too_big(const struct dc_out *o, char *err, size_t err_len)

@@ -2,6 +2,7 @@
  * decompress gzip: the payload of CONFIG_KERNEL_GZIP, `gzip -n -f -9`
  * (scripts/Makefile.lib cmd_gzip). One gzip member (RFC 1952); zlib checks
  * its CRC-32 and ISIZE trailer. Anything after the member is ignored.
+ * zlib is opened with dlopen() for each decode (decompress_priv.h).
  */
 #include <errno.h>
 #include <limits.h>
@@ -14,22 +15,50 @@
 /* inflateInit2 windowBits: 15-bit window, +16 accepts only a gzip wrapper (zlib.h). */
 #define DC_GZIP_WBITS (16 + MAX_WBITS)
 
+/* zlib's entry points; inflateInit2() is a macro around inflateInit2_(). */
+enum { ZLIB_INFLATE_INIT2, ZLIB_INFLATE, ZLIB_INFLATE_END, ZLIB_ERROR, ZLIB_NR_SYMBOLS };
+
+static const char *const dc_zlib_symbols[ZLIB_NR_SYMBOLS] = {
+	[ZLIB_INFLATE_INIT2] = "inflateInit2_",
+	[ZLIB_INFLATE] = "inflate",
+	[ZLIB_INFLATE_END] = "inflateEnd",
+	[ZLIB_ERROR] = "zError",
+};
+
+static const struct dc_lib dc_zlib_lib = {
+	.format = "gzip",
+	.soname = "libz.so.1",
+	.package = "zlib1g",
+	.symbols = dc_zlib_symbols,
+	.nr_symbols = ARRAY_SIZE(dc_zlib_symbols),
+};
+
+struct dc_zlib {
+	int (*inflate_init2)(z_streamp strm, int window_bits, const char *version,
+			     int stream_size);
+	int (*inflate)(z_streamp strm, int flush);
+	int (*inflate_end)(z_streamp strm);
+	const char *(*error)(int err);
+};
+
 static uInt dc_uint_chunk(size_t n)
 {
 	return n < UINT_MAX ? (uInt)n : UINT_MAX;
 }
 
-int dc_gunzip(const u8 *buf, size_t len, struct dc_out *o, char *err,
-	      size_t err_len)
+/* Inflates the gzip member in buf through the zlib functions in z. */
+static int dc_gunzip_with(const struct dc_zlib *z, const u8 *buf, size_t len,
+			  struct dc_out *o, char *err, size_t err_len)
 {
 	z_stream zs = { 0 };
 	size_t in_pos = 0;
 	int zret, ret;
 
-	zret = inflateInit2(&zs, DC_GZIP_WBITS);
+	/* What the inflateInit2() macro passes: the header's version, the struct's size. */
+	zret = z->inflate_init2(&zs, DC_GZIP_WBITS, ZLIB_VERSION, (int)sizeof(zs));
 	if (zret != Z_OK) {
 		errmsg_set(err, err_len, "gzip: cannot start zlib (%s)",
-			   zs.msg ? zs.msg : zError(zret));
+			   zs.msg ? zs.msg : z->error(zret));
 		return zret == Z_MEM_ERROR ? -ENOMEM : -EINVAL;
 	}
 
@@ -49,7 +78,7 @@ int dc_gunzip(const u8 *buf, size_t len, struct dc_out *o, char *err,
 		zs.next_out = o->buf + o->len;
 		zs.avail_out = out_room;
 
-		zret = inflate(&zs, Z_NO_FLUSH);
+		zret = z->inflate(&zs, Z_NO_FLUSH);
 		in_pos += in_chunk - zs.avail_in;
 		o->len += out_room - zs.avail_out;
 
@@ -76,12 +105,32 @@ int dc_gunzip(const u8 *buf, size_t len, struct dc_out *o, char *err,
 		}
 		/* Z_DATA_ERROR (bad header, data or CRC), Z_NEED_DICT, Z_STREAM_ERROR */
 		errmsg_set(err, err_len, "gzip: corrupt data at input offset %zu (%s)",
-			   in_pos, zs.msg ? zs.msg : zError(zret));
+			   in_pos, zs.msg ? zs.msg : z->error(zret));
 		ret = -EINVAL;
 		goto out_end;
 	}
 
 out_end:
-	inflateEnd(&zs);
+	z->inflate_end(&zs);
+	return ret;
+}
+
+int dc_gunzip(const u8 *buf, size_t len, struct dc_out *o, char *err,
+	      size_t err_len)
+{
+	void *syms[ZLIB_NR_SYMBOLS];
+	struct dc_zlib z;
+	void *handle;
+	int ret;
+
+	handle = dc_lib_open(&dc_zlib_lib, syms, err, err_len);
+	if (!handle)
+		return -ELIBACC;
+	z.inflate_init2 = (int (*)(z_streamp, int, const char *, int))syms[ZLIB_INFLATE_INIT2];
+	z.inflate = (int (*)(z_streamp, int))syms[ZLIB_INFLATE];
+	z.inflate_end = (int (*)(z_streamp))syms[ZLIB_INFLATE_END];
+	z.error = (const char *(*)(int))syms[ZLIB_ERROR];
+	ret = dc_gunzip_with(&z, buf, len, o, err, err_len);
+	dc_lib_close(handle);
 	return ret;
 }

@@ -10,6 +10,8 @@
  * it is recognised by position (exactly 4 bytes left, too few for a block)
  * and, being the only integrity check this format has, must equal the
  * decoded length mod 2^32.
+ *
+ * liblz4 is opened with dlopen() for each decode (decompress_priv.h).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -21,6 +23,20 @@
 #define DC_LZ4_LEGACY_MAGIC	0x184c2102u
 #define DC_LZ4_LEGACY_BLOCK	(8u << 20)	/* uncompressed bytes per block, at most */
 
+static const char *const dc_lz4_symbols[] = { "LZ4_decompress_safe" };
+
+static const struct dc_lib dc_lz4_lib = {
+	.format = "lz4",
+	.soname = "liblz4.so.1",
+	.package = "liblz4-1",
+	.symbols = dc_lz4_symbols,
+	.nr_symbols = ARRAY_SIZE(dc_lz4_symbols),
+};
+
+struct dc_lz4 {
+	int (*decompress_safe)(const char *src, char *dst, int csize, int dst_cap);
+};
+
 /*
  * Decodes one block of csize bytes at src: straight into the output buffer
  * when a whole block's worth of room is already there, otherwise through a
@@ -29,13 +45,14 @@
  * Growing only on demand keeps a buffer sized from the trailing size hint
  * from doubling for the last, short block.
  */
-static int dc_lz4_block(const u8 *src, u32 csize, struct dc_out *o,
-			u8 **scratch, size_t in_off, char *err, size_t err_len)
+static int dc_lz4_block(const struct dc_lz4 *lz, const u8 *src, u32 csize,
+			struct dc_out *o, u8 **scratch, size_t in_off, char *err,
+			size_t err_len)
 {
 	int n;
 
 	if (o->cap - o->len >= DC_LZ4_LEGACY_BLOCK) {
-		n = LZ4_decompress_safe((const char *)src,
+		n = lz->decompress_safe((const char *)src,
 					(char *)o->buf + o->len, (int)csize,
 					(int)DC_LZ4_LEGACY_BLOCK);
 		if (n < 0)
@@ -51,7 +68,7 @@ static int dc_lz4_block(const u8 *src, u32 csize, struct dc_out *o,
 			return -ENOMEM;
 		}
 	}
-	n = LZ4_decompress_safe((const char *)src, (char *)*scratch, (int)csize,
+	n = lz->decompress_safe((const char *)src, (char *)*scratch, (int)csize,
 				(int)DC_LZ4_LEGACY_BLOCK);
 	if (n < 0)
 		goto corrupt;
@@ -66,10 +83,18 @@ int dc_unlz4(const u8 *buf, size_t len, struct dc_out *o, char *err,
 	     size_t err_len)
 {
 	/* a block's compressed size can be no larger than LZ4_compressBound() */
-	const u32 max_csize = (u32)LZ4_compressBound(DC_LZ4_LEGACY_BLOCK);
+	const u32 max_csize = (u32)LZ4_COMPRESSBOUND(DC_LZ4_LEGACY_BLOCK);
+	void *syms[ARRAY_SIZE(dc_lz4_symbols)];
 	u8 *scratch = NULL;
 	size_t pos = 4;	/* past the magic decompress_detect() matched */
+	struct dc_lz4 lz;
+	void *handle;
 	int ret = 0;
+
+	handle = dc_lib_open(&dc_lz4_lib, syms, err, err_len);
+	if (!handle)
+		return -ELIBACC;
+	lz.decompress_safe = (int (*)(const char *, char *, int, int))syms[0];
 
 	while (pos < len) {
 		size_t rest = len - pos;
@@ -110,7 +135,7 @@ int dc_unlz4(const u8 *buf, size_t len, struct dc_out *o, char *err,
 			ret = -EINVAL;
 			goto out_free_scratch;
 		}
-		ret = dc_lz4_block(buf + pos, word, o, &scratch, pos, err, err_len);
+		ret = dc_lz4_block(&lz, buf + pos, word, o, &scratch, pos, err, err_len);
 		if (ret)
 			goto out_free_scratch;
 		pos += word;
@@ -118,5 +143,6 @@ int dc_unlz4(const u8 *buf, size_t len, struct dc_out *o, char *err,
 
 out_free_scratch:
 	free(scratch);
+	dc_lib_close(handle);
 	return ret;
 }

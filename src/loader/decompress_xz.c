@@ -10,6 +10,8 @@
  * lzma: CONFIG_KERNEL_LZMA, `lzma -9` + size: the legacy .lzma format
  * (13-byte header). lzma_alone_decoder stops at the size in the header, or
  * at the end marker when the header says "unknown size".
+ *
+ * liblzma is opened with dlopen() for each decode (decompress_priv.h).
  */
 #include <errno.h>
 
@@ -22,6 +24,48 @@
  * a 64 MiB one; anything wanting more than this is not a kernel.
  */
 #define DC_LZMA_MEMLIMIT	(256ULL << 20)
+
+enum { LZMA_SYM_STREAM_DECODER, LZMA_SYM_ALONE_DECODER, LZMA_SYM_CODE, LZMA_SYM_END,
+       LZMA_NR_SYMBOLS };
+
+static const char *const dc_lzma_symbols[LZMA_NR_SYMBOLS] = {
+	[LZMA_SYM_STREAM_DECODER] = "lzma_stream_decoder",
+	[LZMA_SYM_ALONE_DECODER] = "lzma_alone_decoder",
+	[LZMA_SYM_CODE] = "lzma_code",
+	[LZMA_SYM_END] = "lzma_end",
+};
+
+struct dc_lzma {
+	lzma_ret (*stream_decoder)(lzma_stream *strm, uint64_t memlimit, uint32_t flags);
+	lzma_ret (*alone_decoder)(lzma_stream *strm, uint64_t memlimit);
+	lzma_ret (*code)(lzma_stream *strm, lzma_action action);
+	void (*end)(lzma_stream *strm);
+};
+
+/* Opens liblzma for fmt_name ("xz", "lzma"): the handle, or NULL (message in err). */
+static void *dc_lzma_open(const char *fmt_name, struct dc_lzma *l, char *err,
+			  size_t err_len)
+{
+	const struct dc_lib lib = {
+		.format = fmt_name,
+		.soname = "liblzma.so.5",
+		.package = "liblzma5",
+		.symbols = dc_lzma_symbols,
+		.nr_symbols = ARRAY_SIZE(dc_lzma_symbols),
+	};
+	void *syms[LZMA_NR_SYMBOLS];
+	void *handle;
+
+	handle = dc_lib_open(&lib, syms, err, err_len);
+	if (!handle)
+		return NULL;
+	l->stream_decoder = (lzma_ret (*)(lzma_stream *, uint64_t, uint32_t))
+		syms[LZMA_SYM_STREAM_DECODER];
+	l->alone_decoder = (lzma_ret (*)(lzma_stream *, uint64_t))syms[LZMA_SYM_ALONE_DECODER];
+	l->code = (lzma_ret (*)(lzma_stream *, lzma_action))syms[LZMA_SYM_CODE];
+	l->end = (void (*)(lzma_stream *))syms[LZMA_SYM_END];
+	return handle;
+}
 
 /* Maps a liblzma failure to -errno and a message naming the format. */
 static int dc_lzma_error(const char *fmt_name, lzma_ret lret, size_t in_pos,
@@ -59,8 +103,9 @@ static int dc_lzma_error(const char *fmt_name, lzma_ret lret, size_t in_pos,
 }
 
 /* Runs an initialised decoder over the whole input into o. */
-static int dc_lzma_run(lzma_stream *strm, const char *fmt_name, const u8 *buf,
-		       size_t len, struct dc_out *o, char *err, size_t err_len)
+static int dc_lzma_run(const struct dc_lzma *l, lzma_stream *strm,
+		       const char *fmt_name, const u8 *buf, size_t len,
+		       struct dc_out *o, char *err, size_t err_len)
 {
 	lzma_ret lret;
 	int ret;
@@ -80,7 +125,7 @@ static int dc_lzma_run(lzma_stream *strm, const char *fmt_name, const u8 *buf,
 		strm->avail_out = room;
 
 		/* LZMA_FINISH: all input is here, so running dry is truncation */
-		lret = lzma_code(strm, LZMA_FINISH);
+		lret = l->code(strm, LZMA_FINISH);
 		o->len += room - strm->avail_out;
 
 		if (lret == LZMA_STREAM_END)
@@ -101,15 +146,24 @@ int dc_unxz(const u8 *buf, size_t len, struct dc_out *o, char *err,
 	    size_t err_len)
 {
 	lzma_stream strm = LZMA_STREAM_INIT;
+	struct dc_lzma l;
 	lzma_ret lret;
+	void *handle;
 	int ret;
 
+	handle = dc_lzma_open("xz", &l, err, err_len);
+	if (!handle)
+		return -ELIBACC;
 	/* flags 0: one stream only, no LZMA_CONCATENATED (see above) */
-	lret = lzma_stream_decoder(&strm, DC_LZMA_MEMLIMIT, 0);
-	if (lret != LZMA_OK)
-		return dc_lzma_error("xz", lret, 0, err, err_len);
-	ret = dc_lzma_run(&strm, "xz", buf, len, o, err, err_len);
-	lzma_end(&strm);
+	lret = l.stream_decoder(&strm, DC_LZMA_MEMLIMIT, 0);
+	if (lret != LZMA_OK) {
+		ret = dc_lzma_error("xz", lret, 0, err, err_len);
+		goto out_close;
+	}
+	ret = dc_lzma_run(&l, &strm, "xz", buf, len, o, err, err_len);
+	l.end(&strm);
+out_close:
+	dc_lib_close(handle);
 	return ret;
 }
 
@@ -117,13 +171,22 @@ int dc_unlzma(const u8 *buf, size_t len, struct dc_out *o, char *err,
 	      size_t err_len)
 {
 	lzma_stream strm = LZMA_STREAM_INIT;
+	struct dc_lzma l;
 	lzma_ret lret;
+	void *handle;
 	int ret;
 
-	lret = lzma_alone_decoder(&strm, DC_LZMA_MEMLIMIT);
-	if (lret != LZMA_OK)
-		return dc_lzma_error("lzma", lret, 0, err, err_len);
-	ret = dc_lzma_run(&strm, "lzma", buf, len, o, err, err_len);
-	lzma_end(&strm);
+	handle = dc_lzma_open("lzma", &l, err, err_len);
+	if (!handle)
+		return -ELIBACC;
+	lret = l.alone_decoder(&strm, DC_LZMA_MEMLIMIT);
+	if (lret != LZMA_OK) {
+		ret = dc_lzma_error("lzma", lret, 0, err, err_len);
+		goto out_close;
+	}
+	ret = dc_lzma_run(&l, &strm, "lzma", buf, len, o, err, err_len);
+	l.end(&strm);
+out_close:
+	dc_lib_close(handle);
 	return ret;
 }
