@@ -467,6 +467,34 @@ static void acpi_write_rsdp(struct acpi_writer *w, u64 rsdt, u64 xsdt)
 	p[RSDP_EXT_CHECKSUM] = fw_table_checksum(p, RSDP_LEN);
 }
 
+/* Pages of host memory: the grain at which acpi_clear() decides to write. */
+#define ACPI_CLEAR_CHUNK	4096
+
+static bool acpi_all_zero(const u8 *p, size_t len)
+{
+	/* p[0] is 0 and every byte equals the one before it. */
+	return len == 0 || (p[0] == 0 && memcmp(p, p + 1, len - 1) == 0);
+}
+
+/*
+ * Zeroes [p, p + len), writing only to the pages that are not zero already.
+ * Guest RAM starts as fresh anonymous memory, which reads as zero without
+ * being backed: a memset of the whole 128 KiB range would make 32 pages
+ * resident for the few hundred bytes of tables, where a read maps nothing
+ * new (the kernel's shared zero page).
+ */
+static void acpi_clear(u8 *p, u64 len)
+{
+	while (len) {
+		size_t n = len < ACPI_CLEAR_CHUNK ? (size_t)len : ACPI_CLEAR_CHUNK;
+
+		if (!acpi_all_zero(p, n))
+			memset(p, 0, n);
+		p += n;
+		len -= n;
+	}
+}
+
 static int acpi_check_config(const struct acpi_config *cfg)
 {
 	unsigned int i;
@@ -496,7 +524,8 @@ int acpi_build(const struct guest_mem *mem, const struct acpi_config *cfg,
 	w.host = guest_mem_ptr(mem, X86_ACPI_BASE, w.size);
 	if (!w.host)
 		return -EFAULT;
-	memset(w.host, 0, w.size);
+	/* The builders write only non-zero fields: start from all zeroes. */
+	acpi_clear(w.host, w.size);
 
 	/* The RSDP comes first, at X86_ACPI_BASE; it is written last. */
 	r = acpi_begin(&w, ACPI_TABLE_ALIGN, RSDP_LEN, &rsdp_off, &room);
@@ -525,6 +554,6 @@ int acpi_build(const struct guest_mem *mem, const struct acpi_config *cfg,
 
 out_clear:
 	/* No half-built tables for a guest to trip over. */
-	memset(w.host, 0, w.size);
+	acpi_clear(w.host, w.size);
 	return r;
 }

@@ -58,7 +58,9 @@ struct acpi_config {
 };
 
 /*
- * Zeroes [X86_ACPI_BASE, X86_ACPI_END) and writes the tables there. Returns
+ * Zeroes [X86_ACPI_BASE, X86_ACPI_END) and writes the tables there (pages
+ * that already read as zero are not written, so fresh guest RAM past the
+ * tables stays unbacked). Returns
  * 0 and the RSDP's guest-physical address in *rsdp_addr (X86_ACPI_BASE), or
  * -EINVAL for a bad config (no CPUs or more than ACPI_MAX_CPUS, too many
  * extra tables, an extra table with a length but no body), -ENOSPC when the tables
