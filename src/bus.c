@@ -151,33 +151,58 @@ const struct bus_range *bus_find(const struct bus *bus, u64 addr, u64 len)
 }
 
 /*
+ * Was addr logged already? Lock-free, for the common case of a guest that
+ * keeps touching an address it touched before: logged[] is append-only,
+ * each entry written under log_lock before nr_logged is raised past it with
+ * a release store, so the entries below an acquired count are complete.
+ * A table that is full and said so (nr_logged > BUS_UNCLAIMED_LOG_MAX)
+ * reports nothing more, so it counts as logged. A false answer is only a
+ * hint: bus_log_unclaimed() looks again under the lock.
+ */
+static bool bus_already_logged(const struct bus *bus, u64 addr)
+{
+	size_t n = __atomic_load_n(&bus->nr_logged, __ATOMIC_ACQUIRE);
+
+	if (n > BUS_UNCLAIMED_LOG_MAX)
+		return true;
+	for (size_t i = 0; i < n; i++)
+		if (bus->logged[i] == addr)
+			return true;
+	return false;
+}
+
+/*
  * Prints one line per unclaimed address, the first time it is seen. A guest
  * can touch any address in a loop, so the table is bounded: once it is full,
  * one more line says so and new addresses are no longer reported. The full
- * state is kept as nr_logged == BUS_UNCLAIMED_LOG_MAX + 1.
+ * state is kept as nr_logged == BUS_UNCLAIMED_LOG_MAX + 1. Only a first
+ * sighting takes log_lock; nr_logged changes only under it, with release
+ * stores for bus_already_logged().
  */
 static void bus_log_unclaimed(struct bus *bus, const char *what, u64 addr,
 			      u32 len)
 {
 	size_t i, n;
 
-	if (bus->quiet || !bus->log_lock)
+	if (bus->quiet || !bus->log_lock || bus_already_logged(bus, addr))
 		return;
 	pthread_mutex_lock(bus->log_lock);
+	/* Another vCPU may have logged it (or filled the table) meanwhile. */
 	n = bus->nr_logged < BUS_UNCLAIMED_LOG_MAX ? bus->nr_logged :
 						     BUS_UNCLAIMED_LOG_MAX;
 	for (i = 0; i < n; i++)
 		if (bus->logged[i] == addr)
 			goto out_unlock;
 	if (bus->nr_logged < BUS_UNCLAIMED_LOG_MAX) {
-		bus->logged[bus->nr_logged++] = addr;
+		bus->logged[bus->nr_logged] = addr;
+		__atomic_store_n(&bus->nr_logged, bus->nr_logged + 1, __ATOMIC_RELEASE);
 		fprintf(stderr,
 			"trapeze: %s: unclaimed %s of %" PRIu32
 			" byte%s at 0x%" PRIx64 " (logged once)\n",
 			bus->name ? bus->name : "bus", what, len,
 			len == 1 ? "" : "s", addr);
 	} else if (bus->nr_logged == BUS_UNCLAIMED_LOG_MAX) {
-		bus->nr_logged++;
+		__atomic_store_n(&bus->nr_logged, bus->nr_logged + 1, __ATOMIC_RELEASE);
 		fprintf(stderr,
 			"trapeze: %s: %d unclaimed addresses logged; "
 			"not logging more\n",

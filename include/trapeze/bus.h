@@ -35,7 +35,12 @@ struct bus {
 	struct bus_range *ranges;	/* sorted by base, disjoint */
 	size_t nr_ranges;
 	size_t cap_ranges;
-	/* Rate limit for "unclaimed access" messages; guarded by log_lock. */
+	/*
+	 * Rate limit for "unclaimed access" messages. logged[] and nr_logged
+	 * change only under log_lock; logged[] is append-only and nr_logged is
+	 * raised with a release store, so the already-logged check reads them
+	 * without the lock (bus.c).
+	 */
 	void *log_lock;			/* pthread_mutex_t *, opaque here */
 	u64 logged[BUS_UNCLAIMED_LOG_MAX];
 	size_t nr_logged;
