@@ -17,6 +17,7 @@ static int decode_io(struct kvm_run *run, size_t run_size, struct vm_exit_io *io
 	io->size = run->io.size;
 	io->in = run->io.direction == KVM_EXIT_IO_IN;
 	io->count = run->io.count;
+	io->data = NULL;
 	if (io->size != 1 && io->size != 2 && io->size != 4)
 		return -EINVAL;
 	if (io->count == 0)
@@ -40,17 +41,12 @@ static int decode_mmio(struct kvm_run *run, struct vm_exit_mmio *mmio)
 	return 0;
 }
 
-int exit_decode(struct kvm_run *run, size_t run_size, struct vm_exit *out)
+/* Every exit but a device access: rare, so out starts from zeroes. */
+static int decode_other(struct kvm_run *run, struct vm_exit *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->reason = run->exit_reason;
 	switch (run->exit_reason) {
-	case KVM_EXIT_IO:
-		out->kind = VM_EXIT_IO;
-		return decode_io(run, run_size, &out->io);
-	case KVM_EXIT_MMIO:
-		out->kind = VM_EXIT_MMIO;
-		return decode_mmio(run, &out->mmio);
 	case KVM_EXIT_HLT:
 		out->kind = VM_EXIT_HLT;
 		return 0;
@@ -93,6 +89,27 @@ int exit_decode(struct kvm_run *run, size_t run_size, struct vm_exit *out)
 	default:
 		out->kind = VM_EXIT_UNKNOWN;
 		return 0;
+	}
+}
+
+int exit_decode(struct kvm_run *run, size_t run_size, struct vm_exit *out)
+{
+	/*
+	 * Port I/O and MMIO, nearly every exit, set each field of theirs:
+	 * no clearing of the 144-byte struct first (that memset was a tenth
+	 * of trapeze's own instructions per exit).
+	 */
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		out->kind = VM_EXIT_IO;
+		out->reason = run->exit_reason;
+		return decode_io(run, run_size, &out->io);
+	case KVM_EXIT_MMIO:
+		out->kind = VM_EXIT_MMIO;
+		out->reason = run->exit_reason;
+		return decode_mmio(run, &out->mmio);
+	default:
+		return decode_other(run, out);
 	}
 }
 
