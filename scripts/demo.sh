@@ -22,7 +22,9 @@ if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -c /dev/kvm ]; then
 fi
 
 command -v qemu-system-x86_64 >/dev/null || nested_die "qemu-system-x86_64 missing (make deps)"
+mapfile -t dl < <(nested_dlopen_libs)	# libraries trapeze loads at run time
 "$nested/mkinitramfs.sh" -o "$out/l1.cpio.gz" -i "$repo/scripts/demo-l1-init" -k "$kver" \
+	${dl[@]+"${dl[@]}"} \
 	-m irqbypass -m ccp -m kvm -m kvm_amd \
 	-b "$repo/build/trapeze:/bin/trapeze" \
 	-f "/boot/vmlinuz-$kver:/demo/vmlinuz" -f "$out/shell.cpio.gz:/demo/shell.cpio.gz" >/dev/null

@@ -36,6 +36,8 @@ args=(-o "$out/l1.cpio.gz" -i "$here/l1-init" -k "$kver"
 
 if [ -x "$trapeze" ]; then
 	args+=(-b "$trapeze:/bin/trapeze")
+	mapfile -t dl < <(nested_dlopen_libs)
+	args+=(${dl[@]+"${dl[@]}"})
 else
 	echo "nested: warning: $trapeze not built; tests that run it will fail" >&2
 fi

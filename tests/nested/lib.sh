@@ -13,6 +13,8 @@
 # nested_add_module ROOT FILE
 #                              copy one module to ROOT/lib/modules/, decompressed
 # nested_list_uses_l2 LIST     true when a test command names $L2 (Linux guests)
+# nested_dlopen_libs           mkinitramfs -f arguments for the libraries trapeze
+#                              loads at run time (dlopen), which ldd cannot list
 
 nested_die() {
 	echo "nested: $*" >&2
@@ -105,4 +107,18 @@ nested_add_module() {
 
 nested_list_uses_l2() {
 	grep -v '^[[:space:]]*#' "$1" | grep -qE '[$][{]?L2([^A-Za-z0-9_]|$)'
+}
+
+# The decompression libraries trapeze dlopen()s for bzImage payloads, by
+# soname; each one installed is copied to the same path in the initramfs.
+NESTED_DLOPEN_SONAMES="libz.so.1 liblzma.so.5 libzstd.so.1 liblz4.so.1"
+
+nested_dlopen_libs() {
+	local so path
+
+	for so in $NESTED_DLOPEN_SONAMES; do
+		path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ { print $NF; exit }')
+		[ -n "$path" ] && printf -- '-f\n%s:%s\n' "$(readlink -f "$path")" "$path"
+	done
+	return 0
 }
