@@ -1,11 +1,16 @@
 #!/usr/bin/env python3
-"""trapeze benchmarks: trapeze beside QEMU and the bare-KVM limit.
+"""trapeze benchmarks: trapeze beside QEMU and the limit.
 
 Runs each benchmark for every VMM in alternation (round 1: A B C, round 2:
 A B C, ...), then prints a Markdown table of medians with min-max and the
 ratios trapeze/QEMU and trapeze/limit, writes bench/results/latest.json and
 plots bench/results/latest.png with gnuplot. bench/README.md explains every
 method. Called by bench/run.sh, which builds the helpers first.
+
+The limit is the bare-KVM program kvm_limit for exits, start-up and memory,
+and the host reading the image itself (blk_limit) for virtio-blk; the Linux
+boot has none. The Linux boot runs where a stock Linux can reach /init:
+directly on hardware KVM, else inside the nested host (bench/linux/).
 
 Benchmarks never fail on a timing: the exit status is non-zero only when a
 run went wrong (a VMM crashed, a guest printed no result).
@@ -27,6 +32,10 @@ BUILD = os.path.join(ROOT, "build")
 FW = os.path.join(BUILD, "guest-firmware")
 SPAWN = os.path.join(BUILD, "bench", "spawn")
 LIMIT = os.path.join(BUILD, "bench", "kvm_limit")
+BLK_LIMIT = os.path.join(BUILD, "bench", "blk_limit")
+BLK_GUEST = os.path.join(BUILD, "bench", "bench_blk.elf")
+LINUX_DIR = os.path.join(ROOT, "bench", "linux")
+KERNEL = os.path.join(BUILD, "linux", "vmlinuz")
 TRAPEZE = os.path.join(BUILD, "trapeze")
 RESULTS = os.path.join(ROOT, "bench", "results")
 
@@ -37,14 +46,17 @@ BENCH_MAX_BATCHES = 64
 RAM_MIB = 256
 IDLE_MS = 150		# how long a bench_idle VM sits before its smaps is read
 KILLED = 128 + 9	# spawn's status for a VMM it killed with SIGKILL
+BLK_MAGIC = b"TRZBLKPR"	# guest-firmware/guests/bench_blk.c
+BLK_PHASES = ("seq_read", "rand_read1", "rand_readq", "seq_write")
+BOOT_VMMS = ("trapeze-auto", "trapeze-linux", "qemu-microvm", "qemu-q35")
 
 QEMU = "qemu-system-x86_64"
 QEMU_COMMON = ["-accel", "kvm", "-cpu", "host,-arch-capabilities",
 	       "-m", "%dM" % RAM_MIB, "-display", "none", "-nodefaults", "-no-user-config",
 	       "-serial", "stdio", "-device", "isa-debug-exit,iobase=0xf4,iosize=1"]
 
-# The trapeze binary the runs use: main() points it at a snapshot.
-PATHS = {"trapeze": TRAPEZE}
+# The trapeze binary and the disk image the runs use: main() sets them.
+PATHS = {"trapeze": TRAPEZE, "disk": "DISK.img"}
 
 
 # VMM name -> (label in the table, argv builder(image, vcpus)).
@@ -59,12 +71,31 @@ def qemu_argv(machine):
 def limit_argv(img, cpus):
 	return [LIMIT, "-m", str(RAM_MIB), "-c", str(cpus), img]
 
+# virtio-blk: the disk as each VMM's first virtio-blk device. QEMU microvm
+# cannot run the guest (its PCIe has no 0xCF8 ports), so QEMU is q35, with
+# the modern device only and an I/O-port notify region like trapeze's.
+def trapeze_blk_argv(img, cpus):
+	return trapeze_argv(img, cpus) + ["-d", PATHS["disk"]]
+
+def qemu_blk_argv(img, cpus):
+	return qemu_argv("q35")(img, cpus) + [
+		"-drive", "file=%s,if=none,id=d0,format=raw" % PATHS["disk"],
+		"-device", "virtio-blk-pci,drive=d0,disable-legacy=on,modern-pio-notify=on"]
+
+def blk_limit_argv(args):
+	return [BLK_LIMIT, "-s", str(args.blk_seq_kib), "-q", str(args.blk_seq_qd),
+		"-n", str(args.blk_rand_n), "-Q", str(args.blk_rand_qd), PATHS["disk"]]
+
 VMMS = {
 	"trapeze": ("trapeze", trapeze_argv),
 	"qemu": ("QEMU microvm", qemu_argv("microvm")),
 	"qemu-q35": ("QEMU q35", qemu_argv("q35")),
-	"limit": ("kvm_limit", limit_argv),
+	"limit": ("limit", limit_argv),
 }
+BLK_VMMS = {"trapeze": trapeze_blk_argv, "qemu-q35": qemu_blk_argv}
+# Linux boot: bench/linux/boot-loop.sh's VMM names -> table columns.
+BOOT_COLUMN = {"trapeze-auto": "trapeze", "trapeze-linux": "trapeze-linux",
+	       "qemu-microvm": "qemu", "qemu-q35": "qemu-q35"}
 PEER = "qemu"
 
 
@@ -80,15 +111,22 @@ def sh(argv):
 		return ""
 
 
-def host_info():
-	"""The machine and the kind of KVM it offers: numbers differ by orders of magnitude."""
-	model, flags = "", set()
+def cpu_flags():
 	with open("/proc/cpuinfo") as f:
 		for line in f:
-			if line.startswith("model name") and not model:
+			if line.startswith("flags"):
+				return set(line.split(":", 1)[1].split())
+	return set()
+
+
+def host_info():
+	"""The machine and the kind of KVM it offers: numbers differ by orders of magnitude."""
+	model, flags = "", cpu_flags()
+	with open("/proc/cpuinfo") as f:
+		for line in f:
+			if line.startswith("model name"):
 				model = line.split(":", 1)[1].strip()
-			elif line.startswith("flags") and not flags:
-				flags = set(line.split(":", 1)[1].split())
+				break
 	if os.path.isdir("/sys/module/kvm_pvm"):
 		kind = "kvm_pvm (software PVM backend, shadow paging, no VT-x/AMD-V)"
 	elif "vmx" in flags or "svm" in flags:
@@ -126,6 +164,37 @@ def tsc_hz():
 	return int(m.group(1))
 
 
+def patched_blk_guest(tmp, args):
+	"""A copy of bench_blk with the sizes and queue depths of the command line."""
+	with open(BLK_GUEST, "rb") as f:
+		data = bytearray(f.read())
+	at = data.find(BLK_MAGIC)
+	if at < 0 or data.find(BLK_MAGIC, at + 1) >= 0:
+		die("%s: no single %s parameter block" % (BLK_GUEST, BLK_MAGIC.decode()))
+	at += len(BLK_MAGIC)
+	words = (args.blk_seq_kib, args.blk_seq_qd, args.blk_rand_n, args.blk_rand_qd)
+	data[at:at + 16] = b"".join(w.to_bytes(4, "little") for w in words)
+	dst = os.path.join(tmp, "bench_blk.elf")
+	with open(dst, "wb") as f:
+		f.write(data)
+	return dst
+
+
+def make_disk(path, mib):
+	"""The test image: the first 4 bytes of each 4 KiB block of the first half hold
+	its number (the guest's and blk_limit's check); flushed, so no writeback of
+	it runs during the measurements, and left in the page cache (warm)."""
+	block = 4096
+	data = bytearray(mib << 20)
+	for b in range(len(data) // 2 // block):
+		data[b * block:b * block + 4] = b.to_bytes(4, "little")
+	with open(path, "wb") as f:
+		f.write(data)
+		f.flush()
+		os.fsync(f.fileno())
+	return path
+
+
 def patched_image(tmp, name, n, batches):
 	"""A copy of guest NAME doing N exits in BATCHES batches (bench.h's parameter block)."""
 	src = os.path.join(FW, name + ".elf")
@@ -142,10 +211,12 @@ def patched_image(tmp, name, n, batches):
 	return dst
 
 
-def spawn(argv, tmp, idle=False):
+def spawn(argv, tmp, idle=False, timeout=0):
 	"""Runs one VMM under bench/spawn; returns (measurements, guest stdout, VMM stderr)."""
 	out, err = os.path.join(tmp, "out.txt"), os.path.join(tmp, "err.txt")
 	cmd = [SPAWN, "-o", out, "-e", err]
+	if timeout:
+		cmd += ["-T", str(timeout)]
 	if idle:
 		cmd += ["-i", str(IDLE_MS), "-r", str(RAM_MIB)]
 	res = subprocess.run(cmd + ["--"] + argv, capture_output=True, text=True, check=False)
@@ -162,15 +233,22 @@ def spawn(argv, tmp, idle=False):
 class Bench:
 	"""One benchmark: a guest, the VMMs it runs on, and how a run becomes numbers."""
 
-	def __init__(self, key, title, unit, vmms, metrics):
+	def __init__(self, key, title, unit, vmms, metrics, peer=PEER):
 		self.key, self.title, self.unit, self.vmms = key, title, unit, vmms
-		self.metrics = metrics		# metric key -> row title
+		self.metrics = metrics		# row key -> row title
 		self.samples = {m: {v: [] for v in vmms} for m in metrics}
 		self.wall = {v: [] for v in vmms}
 		self.errors = []
+		self.peer = peer		# the QEMU column the trapeze/QEMU ratio uses
+		self.rows = {}			# row key -> (metric, {column: vmm}) when not 1:1
+		self.notes = []			# lines printed above the table
+		self.host_kvm = None		# where it ran, when not this host's KVM
+		self.no_ratio = set()		# rows whose ratios mean nothing (shares)
+		self.units = {}			# row key -> unit, where the default map has none
+		self.mode = None		# linux_boot: "direct", "nested" or None (not run)
 
 	def add(self, metric, vmm, value):
-		self.samples[metric][vmm].append(value)
+		self.samples.setdefault(metric, {}).setdefault(vmm, []).append(value)
 
 
 def check_status(bench, vmm, m, stdout, stderr, want):
@@ -222,6 +300,124 @@ def run_memory_bench(bench, vmm, img, cpus, tmp):
 		bench.add("ram_touched_1", vmm, m["ram_rss_kb"])
 
 
+def run_blk_bench(bench, vmm, img, args, hz, tmp):
+	"""MB/s and IOPS from the guest's rdtsc counts per phase, or blk_limit's ns."""
+	if vmm == "limit":
+		res = subprocess.run(blk_limit_argv(args), capture_output=True, text=True,
+				     check=False)
+		if res.returncode != 0:
+			bench.errors.append("blk on limit: status %d: %s" %
+					    (res.returncode, res.stderr.strip()[-300:]))
+			return
+		secs = {}
+		for ph, n, nbytes, ns in re.findall(
+				r"blk_limit: (\w+) n=0x([0-9a-f]+) qd=0x[0-9a-f]+ bytes=0x([0-9a-f]+) "
+				r"ns=0x([0-9a-f]+)", res.stdout):
+			secs[ph] = (int(n, 16), int(nbytes, 16), int(ns, 16) / 1e9, None)
+	else:
+		m, out, err = spawn(BLK_VMMS[vmm](img, 1), tmp, timeout=args.blk_timeout)
+		if not check_status(bench, vmm, m, out, err, BENCH_OK_STATUS):
+			return
+		cal = re.search(r"bench_blk: calib polls=0x([0-9a-f]+) tsc=0x([0-9a-f]+)", out)
+		notify = re.search(r"notify=(\w+)", out)
+		secs = {}
+		for ph, n, nbytes, tsc, polls, notes in re.findall(
+				r"bench_blk: (\w+) n=0x([0-9a-f]+) qd=0x[0-9a-f]+ bytes=0x([0-9a-f]+) "
+				r"tsc=0x([0-9a-f]+) polls=0x([0-9a-f]+) notifies=0x([0-9a-f]+)", out):
+			# Waiting: the polls times what one poll costs (calib).
+			wait = None
+			if cal:
+				wait = int(polls, 16) * int(cal.group(2), 16) / int(cal.group(1), 16)
+				wait = min(1.0, wait / int(tsc, 16))
+			secs[ph] = (int(n, 16), int(nbytes, 16), int(tsc, 16) / hz, wait)
+			bench.add("notifies_" + ph, vmm, int(notes, 16) / int(n, 16))
+		if cal:
+			bench.add("poll_ns", vmm, int(cal.group(2), 16) * 1e9 / hz / int(cal.group(1), 16))
+		if notify and notify.group(1) != "pio":
+			bench.errors.append("blk on %s: the guest found no I/O-port notify" % vmm)
+		bench.wall[vmm].append(m["exit_ns"])
+	if set(secs) != set(BLK_PHASES):
+		bench.errors.append("blk on %s: phases %s missing" %
+				    (vmm, sorted(set(BLK_PHASES) - set(secs))))
+		return
+	for ph, (n, nbytes, sec, wait) in secs.items():
+		if ph.startswith("seq"):
+			bench.add(ph, vmm, nbytes / sec / 1e6)
+		else:
+			bench.add(ph, vmm, n / sec)
+		if wait is not None:
+			bench.add("wait_" + ph, vmm, 100 * wait)
+
+
+def boot_mode(flags, requested):
+	"""Where the Linux boot runs: ("direct"|"nested"|None, why)."""
+	pvm = os.path.isdir("/sys/module/kvm_pvm")
+	hw = ("vmx" in flags or "svm" in flags) and not pvm
+	if requested == "direct" and not hw:
+		if pvm:
+			return None, ("not measured directly: on kvm_pvm a stock Linux never reaches "
+				      "/init (PLATFORM.md: SYSCALL from CPL 3, int3, xrstor); "
+				      "use --boot-host nested")
+		return None, "not measured directly: this host has no vmx/svm"
+	if requested == "direct" or (requested == "auto" and hw):
+		return "direct", "directly on this host's hardware KVM"
+	if pvm:
+		why = ("in the nested host: QEMU TCG (AMD EPYC-Rome with SVM and NPT, 2 vCPUs) "
+		       "running Debian's kernel with kvm-amd (L1), inside this kvm_pvm host, "
+		       "since on kvm_pvm a stock Linux never reaches /init (PLATFORM.md); "
+		       "every VMM runs inside L1, so absolute times are TCG's: compare ratios")
+	else:
+		why = ("in the nested host: QEMU TCG (AMD SVM, NPT) running Debian's kernel "
+		       "with kvm-amd (L1); every VMM runs inside L1: compare ratios")
+	return "nested", why
+
+
+def run_boot_bench(bench, args, tmp, mode):
+	"""bench/linux/boot-loop.sh, here or inside L1: samples per VMM and round."""
+	vmms = [v for v in BOOT_VMMS if v in args.boot_vmms.split(",")]
+	if mode == "direct":
+		env = dict(os.environ, SPAWN=SPAWN, TRAPEZE=PATHS["trapeze"],
+			   QEMU=shutil.which(QEMU) or QEMU, KERNEL=os.path.realpath(KERNEL),
+			   INITRD=os.path.join(tmp, "boot.cpio.gz"), RAM_MIB=str(RAM_MIB))
+		res = subprocess.run([os.path.join(ROOT, "tests", "nested", "mkinitramfs.sh"),
+				      "-o", env["INITRD"], "-i", os.path.join(LINUX_DIR, "l2.init")],
+				     capture_output=True, text=True, check=False)
+		if res.returncode != 0:
+			bench.errors.append("linux_boot: building the initramfs failed: " +
+					    res.stderr.strip()[-300:])
+			return
+		cmd = ["sh", os.path.join(LINUX_DIR, "boot-loop.sh"), str(args.boot_rounds),
+		       str(args.boot_idle_ms), str(args.boot_timeout), os.path.join(tmp, "boot")] + vmms
+	else:
+		env = dict(os.environ, SPAWN=SPAWN, TRAPEZE=PATHS["trapeze"])
+		cmd = [os.path.join(LINUX_DIR, "nested.sh"), os.path.join(BUILD, "bench", "nested"),
+		       str(args.boot_rounds), str(args.boot_idle_ms), str(args.boot_timeout),
+		       ",".join(vmms)]
+	print("bench: linux_boot: %d rounds of %s, %s" % (args.boot_rounds, ", ".join(vmms), mode),
+	      file=sys.stderr)
+	res = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, check=False)
+	lines = res.stdout.splitlines()
+	for line in lines:
+		m = re.match(r"@@BENCH-BOOT vmm=([\w-]+) round=\d+ (.*)", line)
+		if m and m.group(1) in BOOT_COLUMN:
+			col = BOOT_COLUMN[m.group(1)]
+			kv = {k: float(v) for k, v in re.findall(r"(\w+)=(-?[\d.]+)", m.group(2))}
+			bench.add("init_s", col, kv["marker_ns"] / 1e9)
+			if kv.get("guest_uptime_s", -1) >= 0:
+				bench.add("pre_kernel_s", col, kv["marker_ns"] / 1e9 - kv["guest_uptime_s"])
+			bench.add("rss_after_boot", col, (kv["rss_kb"] - kv["ram_rss_kb"]) / 1024)
+			bench.add("anon_after_boot", col, (kv["anon_kb"] - kv["ram_anon_kb"]) / 1024)
+			bench.add("peak_rss_boot", col, kv["maxrss_kb"] / 1024)
+			bench.wall[col] = bench.wall.get(col, []) + [kv["exit_ns"]]
+		elif line.startswith("@@BENCH-BOOT-FAIL") or line.startswith("@@BENCH-SETUP result=FAIL"):
+			bench.errors.append("linux_boot: " + line)
+		elif line.startswith("@@BENCH-BOOT-LOG") or line.startswith("@@BENCH-LOG"):
+			print("bench: " + line, file=sys.stderr)
+	if res.returncode != 0 or "@@BENCH-BOOT-DONE" not in lines:
+		bench.errors.append("linux_boot: the %s run did not finish (status %d)" %
+				    (mode, res.returncode))
+
+
 def summary(values):
 	if not values:
 		return None
@@ -251,77 +447,122 @@ def ratio(a, b):
 	return "%.2f" % (a["median"] / b["median"])
 
 
+def row_cells(b, row):
+	"""The summaries a table row shows, by column (a row may take its trapeze
+	cell from another VMM key, e.g. the Linux boot's --boot=linux)."""
+	metric, remap = b["rows"][row]
+	cells = dict(b["summary"].get(metric, {}))
+	for col, vmm in remap.items():
+		cells[col] = b["summary"].get(metric, {}).get(vmm)
+	return cells
+
+
 def markdown(info, results, hz, rounds, columns):
 	lines = ["# trapeze benchmarks", "",
 		 "- date: %s, commit %s" % (info["date"], info["commit"]),
 		 "- host: %s, %d CPUs, %d MiB, Linux %s" % (info["cpu"], info["cpus"],
 							 info["mem_mib"], info["kernel"]),
 		 "- host KVM: **%s**" % info["kvm"],
-		 "- peer: %s; TSC %.3f GHz; %d rounds, median (min-max)" %
-		 (info["qemu"], hz / 1e9, rounds), ""]
+		 "- peer: %s; TSC %.3f GHz; median (min-max) of %s" %
+		 (info["qemu"], hz / 1e9, ", ".join("%s %d rounds" % (b["key"], b["rounds"])
+						    for b in results))]
+	for b in results:
+		lines += ["- %s: %s" % (b["key"], n) for n in b["notes"]]
+	lines.append("")
 	head = ["benchmark", "unit"] + [VMMS[v][0] for v in columns] + \
 	       ["trapeze/QEMU", "trapeze/limit"]
 	lines.append("| " + " | ".join(head) + " |")
 	lines.append("|" + "---|" * len(head))
 	for b in results:
-		for metric, title in b["metrics"].items():
-			row = b["summary"][metric]
-			cells = [title, b["units"][metric]] + [cell(row.get(v)) for v in columns]
-			cells += [ratio(row.get("trapeze"), row.get(PEER)),
-				  ratio(row.get("trapeze"), row.get("limit"))]
+		if b.get("skipped"):
+			# Nothing measured: one row that says why, not a block of dashes.
+			cells = ["%s: %s" % (b["title"], b["skipped"]), "-"] + ["-"] * len(columns)
+			lines.append("| " + " | ".join(cells + ["-", "-"]) + " |")
+			continue
+		for row, title in b["metrics"].items():
+			c = row_cells(b, row)
+			cells = [title, b["units"][row]] + [cell(c.get(v)) for v in columns]
+			if row in b["no_ratio"]:
+				cells += ["-", "-"]
+			else:
+				cells += [ratio(c.get("trapeze"), c.get(b["peer"])),
+					  ratio(c.get("trapeze"), c.get("limit"))]
 			lines.append("| " + " | ".join(cells) + " |")
 	return "\n".join(lines) + "\n"
 
 
 def plot(results, columns, png):
-	"""Two panels of grouped bars (median, min-max error bars, clipped): exit cost, start-up."""
+	"""Panels of grouped bars (median, min-max error bars, clipped): exit cost,
+	start-up, Linux boot, virtio-blk as a share of the host's own reads."""
 	if not shutil.which("gnuplot"):
 		print("bench: gnuplot not installed: no plot (apt-get install gnuplot-nox)",
 		      file=sys.stderr)
 		return False
 	by_key = {b["key"]: b for b in results}
+
+	def stat(key, metric, vmm):
+		if key not in by_key:
+			return None
+		return by_key[key]["summary"].get(metric, {}).get(vmm)
+
+	def pct_of_limit(key, metric, vmm):
+		st, lim = stat(key, metric, vmm), stat(key, metric, "limit")
+		if not st or not lim or not lim["median"]:
+			return None
+		return {k: 100 * st[k] / lim["median"] for k in ("median", "min", "max")}
+
+	boot_cols = ["trapeze", "trapeze-linux", "qemu", "qemu-q35"]
+	labels = {"trapeze-linux": "trapeze --boot=linux"}
+	# (title, log scale, rows (bench, metric, x label), VMMs, stat function, labels)
 	panels = [
 		("Exit round trip (ns per exit, lower is better)", False,
 		 [("exit_pio", "ns_per_exit", "PIO run"),
 		  ("exit_pio", "ns_per_exit_best", "PIO best"),
 		  ("exit_mmio", "ns_per_exit", "MMIO run"),
-		  ("exit_mmio", "ns_per_exit_best", "MMIO best")]),
+		  ("exit_mmio", "ns_per_exit_best", "MMIO best")], columns, stat, {}),
 		("Start-up (ms from exec, lower is better)", True,
 		 [("startup", "first_ms", "to first guest insn"),
-		  ("startup", "exit_ms", "to VMM exit")]),
+		  ("startup", "exit_ms", "to VMM exit")], columns, stat, {}),
+		("Linux boot (s from exec to /init, lower is better)", False,
+		 [("linux_boot", "init_s", "to /init"),
+		  ("linux_boot", "pre_kernel_s", "before the kernel's clock")],
+		 boot_cols, stat, dict(labels, trapeze="trapeze --boot=auto")),
+		("virtio-blk (% of the host reading the file itself, higher is better)", False,
+		 [("blk", "seq_read", "seq rd"), ("blk", "rand_read1", "rand QD1"),
+		  ("blk", "rand_readq", "rand QDn"), ("blk", "seq_write", "seq wr")],
+		 ["trapeze", "qemu-q35"], pct_of_limit, {}),
 	]
-
-	def stat(key, metric, vmm):
-		return by_key[key]["summary"][metric].get(vmm) if key in by_key else None
 
 	# Only panels with data, only rows and VMMs with data.
 	drawn = []
-	for title, log, rows in panels:
-		rows = [r for r in rows if r[0] in by_key]
-		used = [v for v in columns if any(stat(k, m, v) for k, m, _ in rows)]
+	for title, log, rows, vmms, fn, lab in panels:
+		rows = [r for r in rows if r[0] in by_key and any(fn(r[0], r[1], v) for v in vmms)]
+		used = [v for v in vmms if any(fn(k, m, v) for k, m, _ in rows)]
 		if rows and used:
-			drawn.append((title, log, rows, used))
+			drawn.append((title, log, rows, used, fn, lab))
 	if not drawn:
 		return False
+	width = 550 * min(len(drawn), 2)
+	height = 460 * ((len(drawn) + 1) // 2)
 	with tempfile.TemporaryDirectory() as tmp:
-		script = ["set terminal pngcairo size %d,460 font ',10'" % (550 * len(drawn)) if
+		script = ["set terminal pngcairo size %d,%d font ',10'" % (width, height) if
 			  "pngcairo" in sh(["gnuplot", "-e", "set terminal"]) else
-			  "set terminal png size %d,460" % (550 * len(drawn)),
+			  "set terminal png size %d,%d" % (width, height),
 			  "set output '%s'" % png, "set termoption noenhanced",
-			  "set multiplot layout 1,%d" % len(drawn),
+			  "set multiplot layout %d,%d" % ((len(drawn) + 1) // 2, min(len(drawn), 2)),
 			  "set style data histogram",
 			  "set style histogram errorbars gap 1 lw 1",
 			  "set style fill solid 0.6 border -1",
 			  "set key top left horizontal", "set offsets 0, 0, graph 0.12, 0",
 			  "set grid ytics"]
-		for i, (title, log, rows, used) in enumerate(drawn):
+		for i, (title, log, rows, used, fn, lab) in enumerate(drawn):
 			dat = os.path.join(tmp, "p%d.dat" % i)
 			top = 0
 			with open(dat, "w") as f:
 				for k, m, label in rows:
 					f.write('"%s"' % label)
 					for v in used:
-						st = stat(k, m, v)
+						st = fn(k, m, v)
 						f.write(" %g %g %g" % ((st["median"], st["min"], st["max"]) if st
 								      else (0, 0, 0)))
 						top = max(top, st["median"] if st else 0)
@@ -332,7 +573,8 @@ def plot(results, columns, png):
 			else:
 				script.append("unset logscale y; set yrange [0:%g]" % (top * 2))
 			plots = ["'%s' using %d:%d:%d:xtic(1) title '%s'" %
-				 (dat, 2 + 3 * j, 3 + 3 * j, 4 + 3 * j, VMMS[v][0]) for j, v in enumerate(used)]
+				 (dat, 2 + 3 * j, 3 + 3 * j, 4 + 3 * j,
+				  lab.get(v) or labels.get(v) or VMMS[v][0]) for j, v in enumerate(used)]
 			script.append("set title '%s'" % title)
 			script.append("plot " + ", ".join(plots))
 		script.append("unset multiplot")
@@ -344,45 +586,67 @@ def plot(results, columns, png):
 	return True
 
 
-def main():
+ALL = "exit_pio,exit_mmio,startup,memory,blk,linux_boot"
+
+
+def parse_args():
 	ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-	ap.add_argument("--rounds", type=int, default=15, help="alternating rounds (default 15)")
+	ap.add_argument("--rounds", type=int, default=15,
+			help="alternating rounds of exit_*, startup, memory (default 15)")
 	ap.add_argument("--pio-n", type=int, default=65536, help="port-I/O exits per run")
 	ap.add_argument("--mmio-n", type=int, default=32768, help="MMIO exits per run")
 	ap.add_argument("--batches", type=int, default=16, help="timed batches per exit run")
 	ap.add_argument("--cpus", default="1,2,4", help="vCPU counts for the memory benchmark")
-	ap.add_argument("--only", default="exit_pio,exit_mmio,startup,memory",
-			help="comma-separated benchmarks to run")
-	ap.add_argument("--no-q35", action="store_true", help="skip QEMU q35 (slow SeaBIOS start-up)")
+	ap.add_argument("--only", default=ALL,
+			help="comma-separated benchmarks to run (default %s)" % ALL)
+	ap.add_argument("--no-q35", action="store_true",
+			help="skip QEMU q35 in start-up and the Linux boot (slow SeaBIOS)")
+	ap.add_argument("--blk-rounds", type=int, default=5, help="virtio-blk rounds (default 5)")
+	ap.add_argument("--blk-mib", type=int, default=128,
+			help="test image size in MiB: reads in the first half, writes in the second")
+	ap.add_argument("--blk-seq-kib", type=int, default=256, help="sequential request size")
+	ap.add_argument("--blk-seq-qd", type=int, default=4, help="sequential requests in flight")
+	ap.add_argument("--blk-rand-n", type=int, default=4096, help="4 KiB random reads per phase")
+	ap.add_argument("--blk-rand-qd", type=int, default=16,
+			help="random reads in flight in the second random phase")
+	ap.add_argument("--blk-dir", default=None,
+			help="where the test image goes (default: a temporary directory in /tmp)")
+	ap.add_argument("--blk-timeout", type=int, default=120, help="seconds a blk run may take")
+	ap.add_argument("--boot-rounds", type=int, default=3, help="Linux boot rounds (default 3)")
+	ap.add_argument("--boot-vmms", default=",".join(BOOT_VMMS),
+			help="Linux boot VMMs (default %s)" % ",".join(BOOT_VMMS))
+	ap.add_argument("--boot-idle-ms", type=int, default=1000,
+			help="idle time after /init before the RSS is read (default 1000)")
+	ap.add_argument("--boot-timeout", type=int, default=90,
+			help="seconds one boot may take before it is killed (default 90)")
+	ap.add_argument("--boot-host", choices=("auto", "direct", "nested"), default="auto",
+			help="where the Linux boot runs (default: directly with vmx/svm, else nested)")
 	ap.add_argument("--output", default=RESULTS, help="where latest.json and latest.png go")
 	args = ap.parse_args()
+	for qd in (args.blk_seq_qd, args.blk_rand_qd):
+		if qd < 1 or qd > 64 or qd & (qd - 1):
+			die("--blk-*-qd must be a power of 2 from 1 to 64")
+	if args.blk_seq_kib < 4 or args.blk_seq_kib % 4 or \
+	   args.blk_seq_kib * 1024 * args.blk_seq_qd > 4 << 20:
+		die("--blk-seq-kib must be a multiple of 4, and x --blk-seq-qd at most 4 MiB")
+	if args.blk_mib < 1 or args.blk_mib & (args.blk_mib - 1) or \
+	   args.blk_seq_kib > args.blk_mib * 512:
+		die("--blk-mib must be a power of 2 holding two sequential requests")
+	if not 1 <= args.blk_rand_n <= 65536:
+		die("--blk-rand-n must be 1 to 65536")
+	unknown = set(args.boot_vmms.split(",")) - set(BOOT_VMMS)
+	if unknown:
+		die("unknown --boot-vmms: %s" % ", ".join(sorted(unknown)))
+	if args.no_q35:
+		args.boot_vmms = ",".join(v for v in args.boot_vmms.split(",") if v != "qemu-q35")
+	unknown = set(args.only.split(",")) - set(ALL.split(","))
+	if unknown:
+		die("unknown --only: %s" % ", ".join(sorted(unknown)))
+	return args
 
-	for path in (SPAWN, LIMIT, TRAPEZE):
-		if not os.access(path, os.X_OK):
-			die("%s is missing: run bench/run.sh (or make bench)" % path)
-	if not os.access("/dev/kvm", os.R_OK | os.W_OK):
-		die("/dev/kvm is not usable here: nothing to measure")
-	peers = ["trapeze", "limit"]
-	if shutil.which(QEMU):
-		peers.insert(1, "qemu")
-	else:
-		print("bench: %s not found: QEMU columns left empty" % QEMU, file=sys.stderr)
-	startup_vmms = peers + (["qemu-q35"] if "qemu" in peers and not args.no_q35 else [])
-	cpus = [int(c) for c in args.cpus.split(",")]
-	only = set(args.only.split(","))
-	if not 1 <= args.batches <= BENCH_MAX_BATCHES:
-		die("--batches must be 1 to %d" % BENCH_MAX_BATCHES)
-	for n in (args.pio_n, args.mmio_n):
-		if n <= 0 or n % (BENCH_UNROLL * args.batches):
-			die("exit counts must be positive multiples of %d (16 x --batches)" %
-			    (BENCH_UNROLL * args.batches))
 
-	info = host_info()
-	hz = tsc_hz()
-	print("bench: %s; host KVM: %s; TSC %.3f GHz" % (info["cpu"], info["kvm"], hz / 1e9),
-	      file=sys.stderr)
-
-	benches = []
+def make_benches(args, peers, startup_vmms, cpus, info):
+	"""Every benchmark of the table, in table order."""
 	pio = Bench("exit_pio", "port-I/O exit", "ns", peers,
 		    {"ns_per_exit": "port-I/O exit (outb 0x80), whole run",
 		     "ns_per_exit_best": "port-I/O exit (outb 0x80), fastest batch"})
@@ -401,12 +665,89 @@ def main():
 		memory.metrics["anon_beyond_ram_%d" % c] = \
 			"idle anonymous memory beyond guest RAM, %d vCPU%s" % (c, "s" if c > 1 else "")
 	memory.metrics["ram_touched_1"] = "idle guest RAM resident, 1 vCPU"
-	memory.samples = {m: {v: [] for v in peers} for m in memory.metrics}
-	units = {"ns_per_exit": "ns", "ns_per_exit_best": "ns", "first_ms": "ms", "exit_ms": "ms",
-		 "maxrss_mib": "MiB", "ram_touched_1": "KiB"}
-	for b in (pio, mmio, startup, memory):
-		if b.key in only:
-			benches.append(b)
+
+	blk_vmms = ["trapeze"] + (["qemu-q35"] if "qemu" in peers else []) + ["limit"]
+	sk, sq, rq = args.blk_seq_kib, args.blk_seq_qd, args.blk_rand_qd
+	blk = Bench("blk", "virtio-blk", "MB/s", blk_vmms, {
+		"seq_read": "virtio-blk sequential read, %d KiB x QD %d (higher is better)" % (sk, sq),
+		"seq_write": "virtio-blk sequential write, %d KiB x QD %d (higher is better)" %
+			     (sk, sq),
+		"rand_read1": "virtio-blk 4 KiB random read, QD 1 (higher is better)",
+		"rand_readq": "virtio-blk 4 KiB random read, QD %d (higher is better)" % rq,
+		"wait_seq_read": "virtio-blk seq read: guest waiting for the device",
+		"wait_seq_write": "virtio-blk seq write: guest waiting for the device",
+		"wait_rand_read1": "virtio-blk random read QD 1: guest waiting for the device",
+		"wait_rand_readq": "virtio-blk random read QD %d: guest waiting for the device" % rq,
+	}, peer="qemu-q35")
+	blk.no_ratio = {m for m in blk.metrics if m.startswith("wait_")}
+	blk.notes = ["limit = the host's own pread/pwrite of the same requests on the same "
+		     "file (blk_limit), page cache warm as for the VMMs; QEMU = q35 "
+		     "virtio-blk-pci (microvm's PCIe has no 0xCF8 ports for the guest)"]
+
+	boot = Bench("linux_boot", "Linux boot", "s", [], {
+		"init_auto": "Linux boot: exec to /init, trapeze --boot=auto",
+		"init_linux": "Linux boot: exec to /init, trapeze --boot=linux",
+		"pre_auto": "Linux boot: before the kernel's clock starts, --boot=auto",
+		"pre_linux": "Linux boot: before the kernel's clock starts, --boot=linux",
+		"rss_auto": "idle RSS beyond guest RAM after Linux boot, --boot=auto",
+		"rss_linux": "idle RSS beyond guest RAM after Linux boot, --boot=linux",
+		"anon_auto": "idle anonymous memory beyond guest RAM after Linux boot, --boot=auto",
+		"peak_auto": "peak RSS during Linux boot (guest RAM included), --boot=auto",
+		"peak_linux": "peak RSS during Linux boot (guest RAM included), --boot=linux",
+	})
+	lin = {"trapeze": "trapeze-linux"}
+	boot.rows = {"init_auto": ("init_s", {}), "init_linux": ("init_s", lin),
+		     "pre_auto": ("pre_kernel_s", {}), "pre_linux": ("pre_kernel_s", lin),
+		     "rss_auto": ("rss_after_boot", {}), "rss_linux": ("rss_after_boot", lin),
+		     "anon_auto": ("anon_after_boot", {}),
+		     "peak_auto": ("peak_rss_boot", {}), "peak_linux": ("peak_rss_boot", lin)}
+	boot.units = {"init_auto": "s", "init_linux": "s", "pre_auto": "s", "pre_linux": "s"}
+	boot.mode, why = boot_mode(cpu_flags(), args.boot_host)
+	boot.host_kvm = why
+	boot.notes = ["measured %s; the kernel is Debian's bzImage (%s) with a busybox "
+		      "initramfs whose /init prints a marker first; QEMU boots the bzImage "
+		      "through its in-guest decompressor in every row" %
+		      (why, os.path.basename(os.path.realpath(KERNEL)))]
+	return [b for b in (pio, mmio, startup, memory, blk, boot) if b.key in args.only.split(",")]
+
+
+def main():
+	args = parse_args()
+	only = set(args.only.split(","))
+	for path in (SPAWN, LIMIT, TRAPEZE) + ((BLK_LIMIT, BLK_GUEST) if "blk" in only else ()):
+		if not os.access(path, os.R_OK):
+			die("%s is missing: run bench/run.sh (or make bench)" % path)
+	if not os.access("/dev/kvm", os.R_OK | os.W_OK):
+		die("/dev/kvm is not usable here: nothing to measure")
+	peers = ["trapeze", "limit"]
+	if shutil.which(QEMU):
+		peers.insert(1, "qemu")
+	else:
+		print("bench: %s not found: QEMU columns left empty" % QEMU, file=sys.stderr)
+	startup_vmms = peers + (["qemu-q35"] if "qemu" in peers and not args.no_q35 else [])
+	cpus = [int(c) for c in args.cpus.split(",")]
+	if not 1 <= args.batches <= BENCH_MAX_BATCHES:
+		die("--batches must be 1 to %d" % BENCH_MAX_BATCHES)
+	for n in (args.pio_n, args.mmio_n):
+		if n <= 0 or n % (BENCH_UNROLL * args.batches):
+			die("exit counts must be positive multiples of %d (16 x --batches)" %
+			    (BENCH_UNROLL * args.batches))
+
+	info = host_info()
+	hz = tsc_hz()
+	print("bench: %s; host KVM: %s; TSC %.3f GHz" % (info["cpu"], info["kvm"], hz / 1e9),
+	      file=sys.stderr)
+	benches = make_benches(args, peers, startup_vmms, cpus, info)
+	by_key = {b.key: b for b in benches}
+	boot = by_key.get("linux_boot")
+	if boot and boot.mode == "nested" and not shutil.which(QEMU):
+		boot.mode, boot.host_kvm = None, "not measured: the nested host needs QEMU"
+	if boot and not os.path.exists(KERNEL):
+		boot.mode, boot.host_kvm = None, "not measured: %s is missing (make linux-kernel)" % \
+			os.path.relpath(KERNEL, ROOT)
+	if boot and not boot.mode:
+		boot.notes = [boot.host_kvm]
+		print("bench: linux_boot: " + boot.host_kvm, file=sys.stderr)
 
 	commands = {v: [os.path.relpath(a, ROOT) if a.startswith("/") else a
 			for a in VMMS[v][1]("GUEST.elf", 1)] for v in VMMS}
@@ -417,40 +758,79 @@ def main():
 		mmio_img = patched_image(tmp, "bench_mmio", args.mmio_n, args.batches)
 		exit_img = shutil.copy2(os.path.join(FW, "bench_exit.elf"), tmp)
 		idle_img = shutil.copy2(os.path.join(FW, "bench_idle.elf"), tmp)
-		for rnd in range(args.rounds):
+		small = [b for b in benches if b.key in ("exit_pio", "exit_mmio", "startup", "memory")]
+		for rnd in range(args.rounds if small else 0):
 			print("bench: round %d/%d" % (rnd + 1, args.rounds), file=sys.stderr)
-			for b in benches:
+			for b in small:
 				for vmm in b.vmms:
-					if b is pio:
+					if b.key == "exit_pio":
 						run_exit_bench(b, vmm, pio_img, args.pio_n, args.batches,
 							       hz, tmp)
-					elif b is mmio:
+					elif b.key == "exit_mmio":
 						run_exit_bench(b, vmm, mmio_img, args.mmio_n,
 							       args.batches, hz, tmp)
-					elif b is startup:
+					elif b.key == "startup":
 						run_startup_bench(b, vmm, exit_img, tmp)
 					else:
 						for c in cpus:
 							run_memory_bench(b, vmm, idle_img, c, tmp)
+		if "blk" in by_key:
+			b = by_key["blk"]
+			blk_tmp = tempfile.mkdtemp(prefix="trapeze-blk-", dir=args.blk_dir or tmp)
+			PATHS["disk"] = make_disk(os.path.join(blk_tmp, "disk.img"), args.blk_mib)
+			blk_img = patched_blk_guest(tmp, args)
+			for rnd in range(args.blk_rounds):
+				print("bench: blk round %d/%d" % (rnd + 1, args.blk_rounds),
+				      file=sys.stderr)
+				for vmm in b.vmms:
+					run_blk_bench(b, vmm, blk_img, args, hz, tmp)
+			shutil.rmtree(blk_tmp, ignore_errors=True)
+			commands["blk"] = {v: [os.path.relpath(a, ROOT) if a.startswith("/") else a
+					       for a in f("bench_blk.elf", 1)]
+					   for v, f in BLK_VMMS.items()}
+			commands["blk"]["limit"] = [os.path.relpath(a, ROOT) if a.startswith(ROOT)
+						    else a for a in blk_limit_argv(args)]
+		if boot and boot.mode:
+			run_boot_bench(boot, args, tmp, boot.mode)
+			commands["linux_boot"] = "bench/linux/boot-loop.sh (%s)" % boot.mode
 
+	rounds = {"blk": args.blk_rounds, "linux_boot": args.boot_rounds}
 	results = []
 	for b in benches:
-		summ = {m: {v: summary(b.samples[m][v]) for v in b.vmms} for m in b.metrics}
+		rows = {r: b.rows.get(r, (r, {})) for r in b.metrics}
+		summ = {m: {v: summary(vals) for v, vals in row.items()} for m, row in b.samples.items()}
 		summ = {m: {v: s for v, s in row.items() if s} for m, row in summ.items()}
-		results.append({"key": b.key, "metrics": b.metrics,
-				"units": {m: units.get(m, "MiB") for m in b.metrics},
-				"summary": summ, "errors": b.errors,
+		units = {r: b.units[r] if r in b.units else
+			 {"ns_per_exit": "ns", "ns_per_exit_best": "ns", "first_ms": "ms",
+			  "exit_ms": "ms", "maxrss_mib": "MiB", "ram_touched_1": "KiB",
+			  "seq_read": "MB/s", "seq_write": "MB/s", "rand_read1": "IOPS",
+			  "rand_readq": "IOPS"}.get(r, "%" if r.startswith("wait_") else "MiB")
+			 for r in b.metrics}
+		skipped = None
+		if b.key == "linux_boot" and not b.mode:
+			skipped = b.host_kvm
+		results.append({"key": b.key, "title": b.title, "skipped": skipped,
+				"metrics": b.metrics, "rows": rows, "units": units,
+				"summary": summ, "errors": b.errors, "peer": b.peer,
+				"no_ratio": sorted(b.no_ratio), "notes": b.notes,
+				"host_kvm": b.host_kvm or info["kvm"],
+				"rounds": rounds.get(b.key, args.rounds),
 				"wall_ns": {v: summary(w) for v, w in b.wall.items() if w}})
-	columns = [v for v in ("trapeze", "qemu", "qemu-q35", "limit") if v in startup_vmms or v in peers]
+	used = {v for r in results for row in r["summary"].values() for v in row}
+	columns = [v for v in ("trapeze", "qemu", "qemu-q35", "limit") if v in used] or ["trapeze"]
 	table = markdown(info, results, hz, args.rounds, columns)
 	print(table)
 
 	os.makedirs(args.output, exist_ok=True)
 	doc = {"host": info, "tsc_hz": hz, "rounds": args.rounds, "ram_mib": RAM_MIB,
 	       "pio_n": args.pio_n, "mmio_n": args.mmio_n, "idle_ms": IDLE_MS,
-	       "batches": args.batches, "commands": commands,
+	       "batches": args.batches,
+	       "blk": {"mib": args.blk_mib, "seq_kib": args.blk_seq_kib, "seq_qd": args.blk_seq_qd,
+		       "rand_n": args.blk_rand_n, "rand_qd": args.blk_rand_qd},
+	       "boot": {"idle_ms": args.boot_idle_ms, "timeout_s": args.boot_timeout},
+	       "commands": {v: c for v, c in commands.items() if v in columns or
+			    v in ("blk", "linux_boot")},
 	       "results": results, "table_md": table}
-	doc["commands"] = {v: c for v, c in commands.items() if v in columns}
 	with open(os.path.join(args.output, "latest.json"), "w") as f:
 		json.dump(doc, f, indent=1)
 		f.write("\n")

@@ -2,7 +2,7 @@
  * spawn: runs one VMM command for bench/bench.py and measures it from the
  * outside, the same way for trapeze, QEMU and kvm_limit.
  *
- *   spawn [-o FILE] [-e FILE] [-i MS -r MIB] -- COMMAND [ARG...]
+ *   spawn [-o FILE] [-e FILE] [-m TEXT] [-T S] [-i MS -r MIB] -- COMMAND [ARG...]
  *   spawn -t
  *
  * The command runs with stdin on /dev/null, stdout on a pipe read here
@@ -10,10 +10,16 @@
  * CLOCK_MONOTONIC nanoseconds from just before posix_spawn():
  *   first_ns  the first byte on the pipe (the guest's marker write reached
  *             the VMM's stdout: the guest is running)
+ *   marker_ns with -m TEXT: the moment TEXT had wholly arrived on the pipe
+ *             (a Linux guest's /init printed its marker); -1 if it never did
  *   exit_ns   wait4() returned: the VMM is gone
  * and wait4()'s rusage gives the child's own peak RSS, user and system time.
  *
- * -i MS (idle mode): MS milliseconds after the first byte, reads
+ * -T S kills the VMM (SIGKILL) if it is still running S seconds after the
+ * start, so a guest that hangs costs a bounded time; timed_out=1 then.
+ *
+ * -i MS (idle mode): MS milliseconds after the first byte (with -m: after
+ * the marker), reads
  * /proc/PID/smaps, then kills the VMM (SIGKILL) and reaps it. rss_kb and
  * anon_kb (Rss, and its anonymous part: heap, stacks, data, not the
  * file-backed text that other processes may share) are the whole process;
@@ -46,6 +52,8 @@
 
 #define SPAWN_RAM_SLACK_KB	4096
 #define SPAWN_IDLE_MAX_MS	60000
+#define SPAWN_MARKER_MAX	64
+#define SPAWN_TIMEOUT_MAX_S	3600
 #define SPAWN_TSC_CAL_NS	200000000LL
 
 extern char **environ;
@@ -55,12 +63,16 @@ struct spawn_opts {
 	const char *err_path;
 	long idle_ms;		/* 0: wait for the VMM to exit by itself */
 	unsigned long ram_kb;
+	const char *marker;	/* NULL: idle mode counts from the first byte */
+	long timeout_s;		/* 0: none */
 	char **argv;
 };
 
 struct spawn_result {
 	int status;		/* exit status, or 128 + signal */
 	long long first_ns;	/* -1: no byte ever came */
+	long long marker_ns;	/* -1: the marker never came (or none asked for) */
+	int timed_out;
 	long long exit_ns;
 	long maxrss_kb;
 	long long utime_us;
@@ -156,22 +168,57 @@ static int spawn_child(const struct spawn_opts *o, int pipe_w, pid_t *pid)
 	return -r;
 }
 
-/* Copies the VMM's stdout to out (if any) until EOF or, in idle mode, the deadline. */
-static int spawn_drain(int fd, FILE *out, long long t0, long idle_ms, struct spawn_result *res)
+/*
+ * Looks for the marker in what arrived, across read boundaries: tail holds
+ * the last (marker length - 1) bytes seen before buf.
+ */
+static bool spawn_find_marker(const char *marker, char *tail, size_t *tail_len,
+			      const char *buf, size_t n)
 {
-	long long deadline = -1;
-	char buf[4096];
+	size_t mlen = strlen(marker), keep = mlen - 1;
+	char scratch[SPAWN_MARKER_MAX + 4096];
+	size_t len;
+
+	memcpy(scratch, tail, *tail_len);
+	memcpy(scratch + *tail_len, buf, n);
+	len = *tail_len + n;
+	if (memmem(scratch, len, marker, mlen))
+		return true;
+	*tail_len = len < keep ? len : keep;
+	memcpy(tail, scratch + len - *tail_len, *tail_len);
+	return false;
+}
+
+/*
+ * Copies the VMM's stdout to out (if any) until EOF, the idle deadline, or
+ * the time limit (then kills the VMM).
+ */
+static int spawn_drain(int fd, FILE *out, long long t0, const struct spawn_opts *o, pid_t pid,
+		       struct spawn_result *res)
+{
+	long long idle_at = -1, limit_at = o->timeout_s ? t0 + o->timeout_s * 1000000000LL : -1;
+	char buf[4096], tail[SPAWN_MARKER_MAX];
+	size_t tail_len = 0;
 
 	for (;;) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long long until = idle_at >= 0 ? idle_at : limit_at;
 		int timeout = -1;
 		ssize_t n;
 
-		if (deadline >= 0) {
-			long long left = deadline - now_ns(CLOCK_MONOTONIC);
+		if (idle_at >= 0 && limit_at >= 0 && limit_at < idle_at)
+			until = limit_at;
+		if (until >= 0) {
+			long long left = until - now_ns(CLOCK_MONOTONIC);
 
-			if (left <= 0)
-				return 0;
+			if (left <= 0) {
+				if (until == idle_at)
+					return 0;
+				res->timed_out = 1;
+				kill(pid, SIGKILL);
+				limit_at = -1;
+				continue;	/* read what is left until EOF */
+			}
 			timeout = (int)(left / 1000000) + 1;
 		}
 		if (poll(&p, 1, timeout) < 0) {
@@ -188,8 +235,14 @@ static int spawn_drain(int fd, FILE *out, long long t0, long idle_ms, struct spa
 			return n < 0 ? -errno : 0;
 		if (res->first_ns < 0) {
 			res->first_ns = now_ns(CLOCK_MONOTONIC) - t0;
-			if (idle_ms)
-				deadline = t0 + res->first_ns + idle_ms * 1000000LL;
+			if (o->idle_ms && !o->marker)
+				idle_at = t0 + res->first_ns + o->idle_ms * 1000000LL;
+		}
+		if (o->marker && res->marker_ns < 0 &&
+		    spawn_find_marker(o->marker, tail, &tail_len, buf, (size_t)n)) {
+			res->marker_ns = now_ns(CLOCK_MONOTONIC) - t0;
+			if (o->idle_ms)
+				idle_at = t0 + res->marker_ns + o->idle_ms * 1000000LL;
 		}
 		if (out)
 			fwrite(buf, 1, (size_t)n, out);
@@ -206,6 +259,7 @@ static int spawn_measure(const struct spawn_opts *o, struct spawn_result *res)
 
 	memset(res, 0, sizeof(*res));
 	res->first_ns = -1;
+	res->marker_ns = -1;
 	if (o->out_path) {
 		out = fopen(o->out_path, "we");
 		if (!out)
@@ -221,9 +275,9 @@ static int spawn_measure(const struct spawn_opts *o, struct spawn_result *res)
 	close(fds[1]);
 	if (r)
 		goto out_close_pipe;
-	r = spawn_drain(fds[0], out, t0, o->idle_ms, res);
+	r = spawn_drain(fds[0], out, t0, o, pid, res);
 	if (o->idle_ms) {
-		if (res->first_ns >= 0 && !r)
+		if ((o->marker ? res->marker_ns : res->first_ns) >= 0 && !res->timed_out && !r)
 			r = spawn_read_smaps(pid, o->ram_kb, res);
 		kill(pid, SIGKILL);
 	}
@@ -249,7 +303,8 @@ out_close_file:
 
 static void spawn_usage(void)
 {
-	fprintf(stderr, "usage: spawn [-o FILE] [-e FILE] [-i MS -r MIB] -- COMMAND [ARG...]\n"
+	fprintf(stderr, "usage: spawn [-o FILE] [-e FILE] [-m TEXT] [-T S] [-i MS -r MIB] -- "
+			"COMMAND [ARG...]\n"
 			"       spawn -t\n");
 }
 
@@ -260,7 +315,7 @@ int main(int argc, char **argv)
 	char *end;
 	int opt, r;
 
-	while ((opt = getopt(argc, argv, "+o:e:i:r:t")) != -1) {
+	while ((opt = getopt(argc, argv, "+o:e:i:r:m:T:t")) != -1) {
 		switch (opt) {
 		case 'o':
 			o.out_path = optarg;
@@ -271,6 +326,20 @@ int main(int argc, char **argv)
 		case 'i':
 			o.idle_ms = strtol(optarg, &end, 0);
 			if (*end || o.idle_ms < 1 || o.idle_ms > SPAWN_IDLE_MAX_MS) {
+				spawn_usage();
+				return 1;
+			}
+			break;
+		case 'm':
+			o.marker = optarg;
+			if (!*optarg || strlen(optarg) > SPAWN_MARKER_MAX) {
+				spawn_usage();
+				return 1;
+			}
+			break;
+		case 'T':
+			o.timeout_s = strtol(optarg, &end, 0);
+			if (*end || o.timeout_s < 1 || o.timeout_s > SPAWN_TIMEOUT_MAX_S) {
 				spawn_usage();
 				return 1;
 			}
@@ -304,6 +373,10 @@ int main(int argc, char **argv)
 	}
 	printf("status=%d first_ns=%lld exit_ns=%lld maxrss_kb=%ld utime_us=%lld stime_us=%lld",
 	       res.status, res.first_ns, res.exit_ns, res.maxrss_kb, res.utime_us, res.stime_us);
+	if (o.marker)
+		printf(" marker_ns=%lld", res.marker_ns);
+	if (o.timeout_s)
+		printf(" timed_out=%d", res.timed_out);
 	if (o.idle_ms)
 		printf(" rss_kb=%ld anon_kb=%ld ram_rss_kb=%ld ram_anon_kb=%ld", res.rss_kb,
 		       res.anon_kb, res.ram_rss_kb, res.ram_anon_kb);
