@@ -96,6 +96,8 @@ BLK_VMMS = {"trapeze": trapeze_blk_argv, "qemu-q35": qemu_blk_argv}
 # Linux boot: bench/linux/boot-loop.sh's VMM names -> table columns.
 BOOT_COLUMN = {"trapeze-auto": "trapeze", "trapeze-linux": "trapeze-linux",
 	       "qemu-microvm": "qemu", "qemu-q35": "qemu-q35"}
+# virtio-blk from Linux (the same loop): VMM names -> table columns.
+BLK_LINUX_VMMS = {"trapeze-blk": "trapeze", "qemu-q35-blk": "qemu-q35", "host-blk": "limit"}
 PEER = "qemu"
 
 
@@ -372,50 +374,78 @@ def boot_mode(flags, requested):
 	return "nested", why
 
 
-def run_boot_bench(bench, args, tmp, mode):
-	"""bench/linux/boot-loop.sh, here or inside L1: samples per VMM and round."""
-	vmms = [v for v in BOOT_VMMS if v in args.boot_vmms.split(",")]
+def blk_args_str(args, rand_n):
+	return "-s %d -q %d -n %d -Q %d" % (args.blk_seq_kib, args.blk_seq_qd, rand_n,
+					    args.blk_rand_qd)
+
+
+def mkinitramfs(out, init, extra=()):
+	res = subprocess.run([os.path.join(ROOT, "tests", "nested", "mkinitramfs.sh"),
+			      "-o", out, "-i", os.path.join(LINUX_DIR, init)] + list(extra),
+			     capture_output=True, text=True, check=False)
+	return res.returncode == 0, res.stderr.strip()[-300:]
+
+
+def run_linux_benches(boot, blkl, args, tmp, mode):
+	"""bench/linux/boot-loop.sh, here or inside L1, for the Linux boot and the
+	virtio-blk-from-Linux runs: samples per VMM and round."""
+	errs = (boot or blkl).errors
+	vmms = [v for v in BOOT_VMMS if boot and v in args.boot_vmms.split(",")]
+	if blkl:
+		vmms += list(BLK_LINUX_VMMS)
+	rounds = args.boot_rounds
+	blk_env = {"BLK_LIMIT": BLK_LIMIT, "BLK_MIB": str(args.blk_linux_mib),
+		   "BLK_ARGS": blk_args_str(args, args.blk_linux_rand_n)}
 	if mode == "direct":
+		kernel = os.path.realpath(KERNEL)
+		kver = os.path.basename(kernel).replace("vmlinuz-", "", 1)
 		env = dict(os.environ, SPAWN=SPAWN, TRAPEZE=PATHS["trapeze"],
-			   QEMU=shutil.which(QEMU) or QEMU, KERNEL=os.path.realpath(KERNEL),
-			   INITRD=os.path.join(tmp, "boot.cpio.gz"), RAM_MIB=str(RAM_MIB))
-		res = subprocess.run([os.path.join(ROOT, "tests", "nested", "mkinitramfs.sh"),
-				      "-o", env["INITRD"], "-i", os.path.join(LINUX_DIR, "l2.init")],
-				     capture_output=True, text=True, check=False)
-		if res.returncode != 0:
-			bench.errors.append("linux_boot: building the initramfs failed: " +
-					    res.stderr.strip()[-300:])
+			   QEMU=shutil.which(QEMU) or QEMU, KERNEL=kernel,
+			   INITRD=os.path.join(tmp, "boot.cpio.gz"),
+			   BLK_INITRD=os.path.join(tmp, "blk.cpio.gz"), RAM_MIB=str(RAM_MIB), **blk_env)
+		ok, why = mkinitramfs(env["INITRD"], "l2.init")
+		if ok and blkl:
+			ok, why = mkinitramfs(env["BLK_INITRD"], "l2-blk.init",
+					      ["-b", BLK_LIMIT + ":/bin/blk_limit", "-k", kver,
+					       "-m", "virtio_pci", "-m", "virtio_blk"])
+		if not ok:
+			errs.append("linux: building an initramfs failed: " + why)
 			return
-		cmd = ["sh", os.path.join(LINUX_DIR, "boot-loop.sh"), str(args.boot_rounds),
+		cmd = ["sh", os.path.join(LINUX_DIR, "boot-loop.sh"), str(rounds),
 		       str(args.boot_idle_ms), str(args.boot_timeout), os.path.join(tmp, "boot")] + vmms
 	else:
-		env = dict(os.environ, SPAWN=SPAWN, TRAPEZE=PATHS["trapeze"])
+		env = dict(os.environ, SPAWN=SPAWN, TRAPEZE=PATHS["trapeze"], **blk_env)
 		cmd = [os.path.join(LINUX_DIR, "nested.sh"), os.path.join(BUILD, "bench", "nested"),
-		       str(args.boot_rounds), str(args.boot_idle_ms), str(args.boot_timeout),
-		       ",".join(vmms)]
-	print("bench: linux_boot: %d rounds of %s, %s" % (args.boot_rounds, ", ".join(vmms), mode),
+		       str(rounds), str(args.boot_idle_ms), str(args.boot_timeout), ",".join(vmms)]
+	print("bench: linux: %d rounds of %s, %s" % (rounds, ", ".join(vmms), mode),
 	      file=sys.stderr)
 	res = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env, check=False)
 	lines = res.stdout.splitlines()
 	for line in lines:
 		m = re.match(r"@@BENCH-BOOT vmm=([\w-]+) round=\d+ (.*)", line)
-		if m and m.group(1) in BOOT_COLUMN:
+		b = re.match(r"@@BENCH-BLK vmm=([\w-]+) round=\d+ blk_limit: (\w+) n=0x([0-9a-f]+) "
+			     r"qd=0x[0-9a-f]+ bytes=0x([0-9a-f]+) ns=0x([0-9a-f]+)", line)
+		if m and boot and m.group(1) in BOOT_COLUMN:
 			col = BOOT_COLUMN[m.group(1)]
 			kv = {k: float(v) for k, v in re.findall(r"(\w+)=(-?[\d.]+)", m.group(2))}
-			bench.add("init_s", col, kv["marker_ns"] / 1e9)
+			boot.add("init_s", col, kv["marker_ns"] / 1e9)
 			if kv.get("guest_uptime_s", -1) >= 0:
-				bench.add("pre_kernel_s", col, kv["marker_ns"] / 1e9 - kv["guest_uptime_s"])
-			bench.add("rss_after_boot", col, (kv["rss_kb"] - kv["ram_rss_kb"]) / 1024)
-			bench.add("anon_after_boot", col, (kv["anon_kb"] - kv["ram_anon_kb"]) / 1024)
-			bench.add("peak_rss_boot", col, kv["maxrss_kb"] / 1024)
-			bench.wall[col] = bench.wall.get(col, []) + [kv["exit_ns"]]
+				boot.add("pre_kernel_s", col, kv["marker_ns"] / 1e9 - kv["guest_uptime_s"])
+			boot.add("rss_after_boot", col, (kv["rss_kb"] - kv["ram_rss_kb"]) / 1024)
+			boot.add("anon_after_boot", col, (kv["anon_kb"] - kv["ram_anon_kb"]) / 1024)
+			boot.add("peak_rss_boot", col, kv["maxrss_kb"] / 1024)
+			boot.wall[col] = boot.wall.get(col, []) + [kv["exit_ns"]]
+		elif b and blkl and b.group(1) in BLK_LINUX_VMMS:
+			col = BLK_LINUX_VMMS[b.group(1)]
+			n, nbytes, sec = int(b.group(3), 16), int(b.group(4), 16), int(b.group(5), 16) / 1e9
+			blkl.add(b.group(2), col, nbytes / sec / 1e6 if b.group(2).startswith("seq")
+				 else n / sec)
 		elif line.startswith("@@BENCH-BOOT-FAIL") or line.startswith("@@BENCH-SETUP result=FAIL"):
-			bench.errors.append("linux_boot: " + line)
+			errs.append("linux: " + line)
 		elif line.startswith("@@BENCH-BOOT-LOG") or line.startswith("@@BENCH-LOG"):
 			print("bench: " + line, file=sys.stderr)
 	if res.returncode != 0 or "@@BENCH-BOOT-DONE" not in lines:
-		bench.errors.append("linux_boot: the %s run did not finish (status %d)" %
-				    (mode, res.returncode))
+		errs.append("linux: the %s run did not finish (status %d)" % (mode, res.returncode))
 
 
 def summary(values):
@@ -586,7 +616,7 @@ def plot(results, columns, png):
 	return True
 
 
-ALL = "exit_pio,exit_mmio,startup,memory,blk,linux_boot"
+ALL = "exit_pio,exit_mmio,startup,memory,blk,linux_boot,blk_linux"
 
 
 def parse_args():
@@ -612,7 +642,8 @@ def parse_args():
 	ap.add_argument("--blk-dir", default=None,
 			help="where the test image goes (default: a temporary directory in /tmp)")
 	ap.add_argument("--blk-timeout", type=int, default=120, help="seconds a blk run may take")
-	ap.add_argument("--boot-rounds", type=int, default=3, help="Linux boot rounds (default 3)")
+	ap.add_argument("--boot-rounds", type=int, default=3,
+			help="rounds of the Linux loop: linux_boot and blk_linux (default 3)")
 	ap.add_argument("--boot-vmms", default=",".join(BOOT_VMMS),
 			help="Linux boot VMMs (default %s)" % ",".join(BOOT_VMMS))
 	ap.add_argument("--boot-idle-ms", type=int, default=1000,
@@ -620,7 +651,12 @@ def parse_args():
 	ap.add_argument("--boot-timeout", type=int, default=90,
 			help="seconds one boot may take before it is killed (default 90)")
 	ap.add_argument("--boot-host", choices=("auto", "direct", "nested"), default="auto",
-			help="where the Linux boot runs (default: directly with vmx/svm, else nested)")
+			help="where the Linux boot and blk_linux run (default: directly with "
+			"vmx/svm, else nested)")
+	ap.add_argument("--blk-linux-mib", type=int, default=64,
+			help="its image in MiB (default 64)")
+	ap.add_argument("--blk-linux-rand-n", type=int, default=1024,
+			help="its 4 KiB random reads per phase (default 1024)")
 	ap.add_argument("--output", default=RESULTS, help="where latest.json and latest.png go")
 	args = ap.parse_args()
 	for qd in (args.blk_seq_qd, args.blk_rand_qd):
@@ -708,7 +744,23 @@ def make_benches(args, peers, startup_vmms, cpus, info):
 		      "initramfs whose /init prints a marker first; QEMU boots the bzImage "
 		      "through its in-guest decompressor in every row" %
 		      (why, os.path.basename(os.path.realpath(KERNEL)))]
-	return [b for b in (pio, mmio, startup, memory, blk, boot) if b.key in args.only.split(",")]
+
+	blkl = Bench("blk_linux", "virtio-blk from Linux", "MB/s", ["trapeze", "qemu-q35", "limit"], {
+		"seq_read": "Linux O_DIRECT sequential read, %d KiB x QD %d" % (sk, sq),
+		"seq_write": "Linux O_DIRECT sequential write, %d KiB x QD %d" % (sk, sq),
+		"rand_read1": "Linux O_DIRECT 4 KiB random read, QD 1",
+		"rand_readq": "Linux O_DIRECT 4 KiB random read, QD %d" % rq,
+	}, peer="qemu-q35")
+	blkl.mode, blkl.host_kvm = boot.mode, why
+	blkl.notes = ["measured %s; Debian's virtio_blk in the guest runs "
+		      "blk_limit -d /dev/vda (O_DIRECT, like dd iflag=direct) on a %d MiB "
+		      "image; limit = blk_limit on the same file outside the guest (in the "
+		      "nested host: L1's tmpfs)" %
+		      ("in the nested SVM host under QEMU TCG, like linux_boot"
+		       if boot.mode == "nested" else "directly on this host's hardware KVM",
+		       args.blk_linux_mib)]
+	return [b for b in (pio, mmio, startup, memory, blk, boot, blkl)
+		if b.key in args.only.split(",")]
 
 
 def main():
@@ -739,15 +791,16 @@ def main():
 	      file=sys.stderr)
 	benches = make_benches(args, peers, startup_vmms, cpus, info)
 	by_key = {b.key: b for b in benches}
-	boot = by_key.get("linux_boot")
-	if boot and boot.mode == "nested" and not shutil.which(QEMU):
-		boot.mode, boot.host_kvm = None, "not measured: the nested host needs QEMU"
-	if boot and not os.path.exists(KERNEL):
-		boot.mode, boot.host_kvm = None, "not measured: %s is missing (make linux-kernel)" % \
-			os.path.relpath(KERNEL, ROOT)
-	if boot and not boot.mode:
-		boot.notes = [boot.host_kvm]
-		print("bench: linux_boot: " + boot.host_kvm, file=sys.stderr)
+	boot, blkl = by_key.get("linux_boot"), by_key.get("blk_linux")
+	for b in (boot, blkl):
+		if b and b.mode == "nested" and not shutil.which(QEMU):
+			b.mode, b.host_kvm = None, "not measured: the nested host needs QEMU"
+		if b and not os.path.exists(KERNEL):
+			b.mode, b.host_kvm = None, "not measured: %s is missing (make linux-kernel)" % \
+				os.path.relpath(KERNEL, ROOT)
+		if b and not b.mode:
+			b.notes = [b.host_kvm]
+			print("bench: %s: %s" % (b.key, b.host_kvm), file=sys.stderr)
 
 	commands = {v: [os.path.relpath(a, ROOT) if a.startswith("/") else a
 			for a in VMMS[v][1]("GUEST.elf", 1)] for v in VMMS}
@@ -790,11 +843,14 @@ def main():
 					   for v, f in BLK_VMMS.items()}
 			commands["blk"]["limit"] = [os.path.relpath(a, ROOT) if a.startswith(ROOT)
 						    else a for a in blk_limit_argv(args)]
-		if boot and boot.mode:
-			run_boot_bench(boot, args, tmp, boot.mode)
-			commands["linux_boot"] = "bench/linux/boot-loop.sh (%s)" % boot.mode
+		linux = [b for b in (boot, blkl) if b and b.mode]
+		if linux:
+			run_linux_benches(boot if boot in linux else None,
+					  blkl if blkl in linux else None, args, tmp, linux[0].mode)
+			commands["linux"] = "bench/linux/boot-loop.sh (%s)" % linux[0].mode
 
-	rounds = {"blk": args.blk_rounds, "linux_boot": args.boot_rounds}
+	rounds = {"blk": args.blk_rounds, "linux_boot": args.boot_rounds,
+		  "blk_linux": args.boot_rounds}
 	results = []
 	for b in benches:
 		rows = {r: b.rows.get(r, (r, {})) for r in b.metrics}
@@ -807,7 +863,7 @@ def main():
 			  "rand_readq": "IOPS"}.get(r, "%" if r.startswith("wait_") else "MiB")
 			 for r in b.metrics}
 		skipped = None
-		if b.key == "linux_boot" and not b.mode:
+		if b.key in ("linux_boot", "blk_linux") and not b.mode:
 			skipped = b.host_kvm
 		results.append({"key": b.key, "title": b.title, "skipped": skipped,
 				"metrics": b.metrics, "rows": rows, "units": units,
@@ -828,8 +884,9 @@ def main():
 	       "blk": {"mib": args.blk_mib, "seq_kib": args.blk_seq_kib, "seq_qd": args.blk_seq_qd,
 		       "rand_n": args.blk_rand_n, "rand_qd": args.blk_rand_qd},
 	       "boot": {"idle_ms": args.boot_idle_ms, "timeout_s": args.boot_timeout},
+	       "blk_linux": {"mib": args.blk_linux_mib, "rand_n": args.blk_linux_rand_n},
 	       "commands": {v: c for v, c in commands.items() if v in columns or
-			    v in ("blk", "linux_boot")},
+			    v in ("blk", "linux")},
 	       "results": results, "table_md": table}
 	with open(os.path.join(args.output, "latest.json"), "w") as f:
 		json.dump(doc, f, indent=1)

@@ -6,6 +6,7 @@
  * host gets from that file.
  *
  *   blk_limit [-s SEQ_KIB] [-q SEQ_QD] [-n RAND_N] [-Q RAND_QD] [-d] IMAGE
+ *   blk_limit -c MIB IMAGE
  *
  * Phases and their order are bench_blk's: seq_read (the read area, the
  * largest power-of-2 number of 4 KiB blocks in the first half of the file,
@@ -20,6 +21,13 @@
  * The file is opened without O_DIRECT, as trapeze and QEMU (cache=writeback)
  * open it, so all three read the host's page cache; bench.py warms it
  * first. -d opens it with O_DIRECT instead: the device under the page cache.
+ * IMAGE may be a block device: inside a Linux guest, `blk_limit -d
+ * /dev/vda` is the guest's own benchmark of its virtio disk (bench/linux/).
+ *
+ * -c MIB creates IMAGE as a test image of MIB MiB: the first 4 bytes of
+ * every 4 KiB block of the first half hold the block's number, the rest is
+ * zero (what bench.py makes; used where there is no Python, in the nested
+ * host).
  *
  * Output, one line per phase, the guest's format with nanoseconds:
  *   blk_limit: PHASE n=0xN qd=0xQ bytes=0xB ns=0xT
@@ -32,7 +40,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -136,8 +143,36 @@ static int limit_run_phase(const struct limit_phase *p, int fd)
 static int limit_usage(void)
 {
 	fprintf(stderr, "usage: blk_limit [-s SEQ_KIB] [-q SEQ_QD] [-n RAND_N] [-Q RAND_QD] [-d] "
-			"IMAGE\n");
+			"IMAGE\n       blk_limit -c MIB IMAGE\n");
 	return 64;
+}
+
+/* -c: the stamped test image, written block by block and synced. */
+static int limit_create(const char *path, uint32_t mib)
+{
+	uint8_t block[BLOCK] = { 0 };
+	uint32_t blocks = mib * (1048576 / BLOCK);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		goto out_err;
+	for (uint32_t b = 0; b < blocks; b++) {
+		uint32_t stamp = b < blocks / 2 ? b : 0;
+
+		memcpy(block, &stamp, sizeof(stamp));
+		if (write(fd, block, sizeof(block)) != (ssize_t)sizeof(block))
+			goto out_close;
+	}
+	if (fsync(fd) < 0)
+		goto out_close;
+	close(fd);
+	return 0;
+
+out_close:
+	close(fd);
+out_err:
+	fprintf(stderr, "blk_limit: %s: %s\n", path, strerror(errno ? errno : EIO));
+	return 1;
 }
 
 static int limit_parse(const char *s, uint32_t min, uint32_t max, uint32_t *v)
@@ -156,9 +191,10 @@ int main(int argc, char **argv)
 	uint32_t seq_kib = 256, seq_qd = 4, rand_n = 4096, rand_qd = 16, area = 1, seq_n, x;
 	uint32_t *seq_rd, *seq_wr, *rnd;
 	int opt, fd, flags = O_RDWR | O_CLOEXEC, r = 0;
-	struct stat st;
+	uint32_t create_mib = 0;
+	off_t size;
 
-	while ((opt = getopt(argc, argv, "s:q:n:Q:d")) != -1) {
+	while ((opt = getopt(argc, argv, "s:q:n:Q:dc:")) != -1) {
 		switch (opt) {
 		case 's':
 			if (limit_parse(optarg, 4, 4096, &seq_kib) || seq_kib % 4)
@@ -179,19 +215,26 @@ int main(int argc, char **argv)
 		case 'd':
 			flags |= O_DIRECT;
 			break;
+		case 'c':
+			if (limit_parse(optarg, 1, 65536, &create_mib))
+				return limit_usage();
+			break;
 		default:
 			return limit_usage();
 		}
 	}
 	if (optind != argc - 1)
 		return limit_usage();
+	if (create_mib)
+		return limit_create(argv[optind], create_mib);
 	fd = open(argv[optind], flags);
-	if (fd < 0 || fstat(fd, &st) < 0) {
+	/* The end, not st_size: a block device's st_size is 0. */
+	if (fd < 0 || (size = lseek(fd, 0, SEEK_END)) < 0) {
 		fprintf(stderr, "blk_limit: %s: %s\n", argv[optind], strerror(errno));
 		return 1;
 	}
 	/* bench_blk's read area: the largest power of 2 of blocks in the first half. */
-	while ((off_t)area * 2 * 2 * BLOCK <= st.st_size)
+	while ((off_t)area * 2 * 2 * BLOCK <= size)
 		area *= 2;
 	seq_n = area / (seq_kib / 4);
 	if (area < 16 || seq_n < 1) {

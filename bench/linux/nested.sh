@@ -7,13 +7,17 @@
 #
 # usage: nested.sh OUTDIR ROUNDS IDLE_MS TIMEOUT_S VMM[,VMM...]
 # environment: TRAPEZE (default build/trapeze), SPAWN (build/bench/spawn),
-#   QEMU (qemu-system-x86_64), NESTED_MEM (L1 RAM in MiB, default 2048),
-#   NESTED_KERNEL (L1 and L2 kernel version; default the newest under /boot)
+#   BLK_LIMIT (build/bench/blk_limit), QEMU (qemu-system-x86_64), NESTED_MEM
+#   (L1 RAM in MiB, default 2048), NESTED_KERNEL (L1 and L2 kernel version;
+#   default the newest under /boot), and for the *-blk VMMs BLK_MIB and
+#   BLK_ARGS (boot-loop.sh)
 #
 # L1's initramfs (OUTDIR/l1.cpio.gz) holds busybox, the KVM modules, trapeze,
-# bench/spawn, QEMU with its shared libraries and the firmware it loads for
-# microvm and q35 (SeaBIOS, qboot, the linuxboot/PVH option ROMs, kvmvapic),
-# the L2 kernel and initramfs, boot-loop.sh and l1.init. L1's markers arrive
+# bench/spawn, bench/blk_limit, QEMU with its shared libraries and the
+# firmware it loads for microvm and q35 (SeaBIOS, qboot, the linuxboot/PVH
+# option ROMs, kvmvapic), the L2 kernel and its two initramfs images
+# (l2.init's; l2-blk.init's with blk_limit, virtio_pci and virtio_blk),
+# boot-loop.sh and l1.init. L1's markers arrive
 # on its second serial port (OUTDIR/markers.log), its console in
 # OUTDIR/console.log. Prints the markers on stdout at the end; progress on
 # stderr. Exit status 0 when L1 ran the loop to its end, 1 otherwise.
@@ -27,6 +31,7 @@ repo=$(cd "$here/../.." && pwd)
 out=$1 rounds=$2 idle=$3 tmo=$4 vmms=$5
 trapeze=${TRAPEZE:-$repo/build/trapeze}
 spawn=${SPAWN:-$repo/build/bench/spawn}
+blk_limit=${BLK_LIMIT:-$repo/build/bench/blk_limit}
 qemu=$(command -v "${QEMU:-qemu-system-x86_64}") ||
 	nested_die "qemu-system-x86_64 not found (apt-get install qemu-system-x86)"
 kver=$(nested_kernel_version) || exit 1
@@ -40,13 +45,17 @@ now_ms() {
 t0=$(now_ms)
 "$repo/tests/nested/mkinitramfs.sh" -o "$out/l2/boot.cpio.gz" -i "$here/l2.init" ||
 	nested_die "building the L2 initramfs failed"
+"$repo/tests/nested/mkinitramfs.sh" -o "$out/l2/blk.cpio.gz" -i "$here/l2-blk.init" \
+	-b "$blk_limit:/bin/blk_limit" -k "$kver" -m virtio_pci -m virtio_blk ||
+	nested_die "building the L2 virtio-blk initramfs failed"
 
 args=(-o "$out/l1.cpio.gz" -i "$here/l1.init" -k "$kver"
 	-m irqbypass -m ccp -m kvm -m kvm_amd
-	-b "$trapeze:/bin/trapeze" -b "$spawn:/bin/spawn"
+	-b "$trapeze:/bin/trapeze" -b "$spawn:/bin/spawn" -b "$blk_limit:/bin/blk_limit"
 	-b "$qemu:/usr/bin/qemu-system-x86_64"
 	-f "$here/boot-loop.sh:/bin/boot-loop.sh"
-	-f "/boot/vmlinuz-$kver:/l2/vmlinuz" -f "$out/l2/boot.cpio.gz:/l2/boot.cpio.gz")
+	-f "/boot/vmlinuz-$kver:/l2/vmlinuz" -f "$out/l2/boot.cpio.gz:/l2/boot.cpio.gz"
+	-f "$out/l2/blk.cpio.gz:/l2/blk.cpio.gz")
 # The decompression libraries trapeze dlopen()s for --boot=auto (ldd misses them).
 mapfile -t dl < <(nested_dlopen_libs)
 args+=(${dl[@]+"${dl[@]}"})
@@ -68,7 +77,7 @@ t1=$(now_ms)
 timeout -k 10 "$overall" "$qemu" -accel tcg,thread=multi -M q35 -cpu EPYC-Rome,+svm \
 	-m "${NESTED_MEM:-2048}" -smp 2 -nodefaults -display none -no-reboot \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$out/l1.cpio.gz" \
-	-append "console=ttyS0 panic=-1 quiet trzbench.rounds=$rounds trzbench.idle_ms=$idle trzbench.timeout_s=$tmo trzbench.vmms=$vmms" \
+	-append "console=ttyS0 panic=-1 quiet trzbench.rounds=$rounds trzbench.idle_ms=$idle trzbench.timeout_s=$tmo trzbench.vmms=$vmms trzbench.blk_mib=${BLK_MIB:-128} trzbench.blk_args=$(echo "${BLK_ARGS:-}" | tr ' ' ',')" \
 	-serial "file:$out/console.log" -serial "file:$out/markers.log" \
 	</dev/null >"$out/qemu.err" 2>&1
 rc=$?

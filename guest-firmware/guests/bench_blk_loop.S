@@ -3,8 +3,9 @@
  * whole picture). Hand-written because every CPL-0 instruction costs about
  * 1 us on the kvm_pvm host: a request costs 24 instructions here (13 to
  * take a completion and check it, 9 to submit the next request, 2 of loop),
- * a batch of completions 12 more plus the notify, against about 60 per
- * request when gcc compiled the same loop from C (32-bit code spills).
+ * a batch of completions about 25 more (the index store and the notify,
+ * leaving the poll loop), and every poll 4; gcc's code for the same loop
+ * from C took about 60 per request (32-bit code spills).
  *
  * int bb_loop_run(void): runs bb_loop.n requests, at most bb_loop.qd in
  * flight, request i at block bb_blocks[i]; slot s (head id 4s) starts as
