@@ -36,3 +36,27 @@ void irq_kvm_set(void *opaque, u32 gsi, int level)
 	if (ioctl(*vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		fprintf(stderr, "trapeze: KVM_IRQ_LINE gsi %u: %s\n", gsi, strerror(errno));
 }
+
+/* What KVM emulates in the kernel once irq_create_chip() ran (never exits to us). */
+static const struct {
+	bool mmio;
+	u64 base, len;
+	const char *name;
+} irq_kernel_devices[] = {
+	{ false, 0x20, 2, "8259 PIC (master)" },
+	{ false, 0xa0, 2, "8259 PIC (slave)" },
+	{ false, 0x4d0, 2, "8259 edge/level control" },
+	{ false, 0x40, 4, "8254 PIT" },
+	{ false, 0x61, 1, "PIT speaker gate" },
+	{ true, 0xfec00000, 0x1000, "I/O APIC" },
+	{ true, 0xfee00000, 0x100000, "local APIC" },
+};
+
+const char *irq_kernel_device(bool mmio, u64 addr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(irq_kernel_devices); i++)
+		if (irq_kernel_devices[i].mmio == mmio && addr >= irq_kernel_devices[i].base &&
+		    addr - irq_kernel_devices[i].base < irq_kernel_devices[i].len)
+			return irq_kernel_devices[i].name;
+	return NULL;
+}

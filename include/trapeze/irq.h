@@ -27,4 +27,11 @@ int irq_create_chip(int vm_fd);
 /* The KVM_IRQ_LINE implementation of irq_line.set; opaque is a pointer to the vm fd. */
 void irq_kvm_set(void *opaque, u32 gsi, int level);
 
+/*
+ * The device KVM emulates in the kernel at a port (mmio false) or physical
+ * address, such as the PIC, PIT, I/O APIC and local APICs; NULL when none.
+ * For teaching tools: those accesses never reach trapeze.
+ */
+const char *irq_kernel_device(bool mmio, u64 addr);
+
 #endif

@@ -8,6 +8,7 @@
 #include <sys/ioctl.h>
 
 #include "trapeze/debug/inspect.h"
+#include "trapeze/irq.h"
 #include "trapeze/vcpu.h"
 #include "trapeze/vm.h"
 
@@ -262,7 +263,12 @@ void inspect_walk(struct vm *vm, struct vcpu *vcpu, u64 va, FILE *out)
 
 static void print_claim(FILE *out, const char *bus, u64 addr, const struct bus_range *r)
 {
-	if (r)
+	const char *kernel = irq_kernel_device(strcmp(bus, "mmio") == 0, addr);
+
+	if (!r && kernel)
+		fprintf(out, "  %-4s 0x%" PRIx64 ": in-kernel %s (KVM emulates it: no exit reaches trapeze)\n",
+			bus, addr, kernel);
+	else if (r)
 		fprintf(out, "  %-4s 0x%" PRIx64 ": %s [0x%" PRIx64 "-0x%" PRIx64 "], offset 0x%" PRIx64 "\n",
 			bus, addr, r->name, r->base, r->base + r->len - 1, addr - r->base);
 	else

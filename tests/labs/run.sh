@@ -308,7 +308,7 @@ check_lab1_step() {
 	check "lab1 --step: trapeze's bus has the UART at 0x3f8 and the RTC at 0x71" \
 		-n "$(grep -E '^  pio  0x3f8: serial' "$err")" -a -n "$(grep -E '^  pio  0x71: rtc' "$err")"
 	check "lab1 --step: port 0x21 is not on trapeze's bus: the PIC lives in KVM ($(sed -n 's/^  pio  0x21: //p' "$err"))" \
-		-n "$(grep -E '^  pio  0x21: unclaimed' "$err")"
+		-n "$(grep -E '^  pio  0x21: in-kernel 8259 PIC' "$err")"
 	local stop data rax rdx
 	stop=$(grep '^stop: ' "$err" | tail -n 1)
 	data=$(sed -n 's/.* out port=0x3f8 size=1 data=\(0x[0-9a-f]*\).*/\1/p' <<<"$stop")
