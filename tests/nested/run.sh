@@ -122,17 +122,20 @@ fi
 fatal=""	# why nothing could run (every test fails with it)
 run_rc=0	# exit status of the batch (direct) or of timeout+QEMU (nested)
 l1_up_ms=""	# host time when L1's /init printed its first marker
+stalled=""	# the test during which L1 stopped responding (follow)
 
 # Prints BEGIN and RESULT markers as they arrive, until process $1 is gone;
 # notes when L1 came up. Polls: the markers arrive in a file.
 follow() {
-	local pid=$1 seen=0 total line
+	local pid=$1 seen=0 total line current="" limit last
+	last=$(now_ms)
 	while :; do
 		local alive=1
 		kill -0 "$pid" 2>/dev/null || alive=0
 		if [ -f "$results" ]; then
 			total=$(wc -l <"$results")
 			if [ "$total" -gt "$seen" ]; then
+				last=$(now_ms)
 				while IFS= read -r line; do
 					line=${line%$'\r'}
 					case "$line" in
@@ -140,14 +143,30 @@ follow() {
 						[ -n "$l1_up_ms" ] || l1_up_ms=$(now_ms)
 						echo "  L1 up after $(secs $((l1_up_ms - t_qemu)))s: ${line#@@NESTED-L1 }" ;;
 					@@NESTED-SETUP\ *) echo "  setup: ${line#@@NESTED-SETUP }" ;;
-					@@NESTED-BEGIN\ *) echo "  run:  ${line#@@NESTED-BEGIN }" ;;
-					@@NESTED-RESULT\ *) echo "  done: ${line#@@NESTED-RESULT }" ;;
+					@@NESTED-BEGIN\ *)
+						current=${line#@@NESTED-BEGIN }
+						echo "  run:  $current" ;;
+					@@NESTED-RESULT\ *)
+						current=""
+						echo "  done: ${line#@@NESTED-RESULT }" ;;
 					esac
 				done < <(sed -n "$((seen + 1)),${total}p" "$results")
 				seen=$total
 			fi
 		fi
 		[ "$alive" -eq 1 ] || break
+		# A test's watchdog inside L1 reports within its timeout plus a few
+		# seconds. Silence far beyond that means L1 itself stopped (a wedged
+		# emulated CPU): end QEMU now instead of waiting for the overall limit.
+		limit=180	# L1 boot and setup, or the gap between two tests
+		[ -n "$current" ] && limit=$(( ${tmo[$current]:-60} + 60 ))
+		if [ $(( $(now_ms) - last )) -gt $((limit * 1000)) ]; then
+			stalled=${current:-"(between tests)"}
+			echo "  L1 silent for ${limit}s during $stalled: stopping QEMU"
+			kill -TERM "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			break
+		fi
 		sleep 0.2
 	done
 }
@@ -239,6 +258,10 @@ why_missing() {
 	local n=$1
 	if [ -n "$fatal" ]; then
 		echo "$fatal"
+	elif [ -n "${stalled:-}" ] && [ "$stalled" = "$n" ]; then
+		echo "L1 stopped responding while it ran (no result within its timeout + 60 s; QEMU stopped)"
+	elif [ -n "${stalled:-}" ]; then
+		echo "did not run: L1 stopped responding during $stalled"
 	elif [[ "$setup" == *"result=FAIL"* ]]; then
 		echo "L1 setup failed: ${setup#*reason=}"
 	elif [ "$timed_out" -eq 1 ]; then
