@@ -114,11 +114,18 @@ nested_list_uses_l2() {
 NESTED_DLOPEN_SONAMES="libz.so.1 liblzma.so.5 libzstd.so.1 liblz4.so.1"
 
 nested_dlopen_libs() {
-	local so path
+	local so path dir
 
+	# The multiarch directories the dynamic loader searches (no ldconfig:
+	# it lives in sbin, which a CI job's PATH may lack).
 	for so in $NESTED_DLOPEN_SONAMES; do
-		path=$(ldconfig -p | awk -v so="$so" '$1 == so && /x86-64/ { print $NF; exit }')
-		[ -n "$path" ] && printf -- '-f\n%s:%s\n' "$(readlink -f "$path")" "$path"
+		for dir in /lib/x86_64-linux-gnu /usr/lib/x86_64-linux-gnu /lib64 /usr/lib64; do
+			path=$dir/$so
+			if [ -e "$path" ]; then
+				printf -- '-f\n%s:%s\n' "$(readlink -f "$path")" "$path"
+				break
+			fi
+		done
 	done
 	return 0
 }
