@@ -93,6 +93,8 @@ $(FW_BIN16): $(FW_OUT)/%.bin: $(FW_OUT)/%.elf
 # virtio driver guests (guests/virtio_*.c): the 64-bit runtime plus the small
 # virtio-pci driver library (lib/virtio*.c), which the other guests do not need.
 FW_GUESTS_VIRTIO := virtio_check virtio_hostile
+# Lab 4's paravirtual half (docs/labs/04-emulation-vs-paravirt).
+FW_GUESTS_VIRTIO += lab_virtio
 FW_VIRTIO_SRCS := $(addprefix $(FW_SRC)/lib/,virtio_pci.c virtio_queue.c)
 FW_VIRTIO_OBJS := $(foreach s,$(FW_VIRTIO_SRCS),$(call FW_OBJ,$(s),64))
 FW_ELF_VIRTIO := $(FW_GUESTS_VIRTIO:%=$(FW_OUT)/%.elf)

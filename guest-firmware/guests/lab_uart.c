@@ -11,8 +11,8 @@
  *      transmit FIFO (THRE set means the FIFO is empty; 16550A datasheet);
  *   3  string I/O: `rep outsb` of each line to THR, one instruction.
  * Every exit is one trip guest -> KVM -> trapeze -> KVM -> guest. A virtio
- * console moves a whole buffer per notification instead; that half of the
- * lab waits for trapeze's virtio-console (the lab's README says what to add).
+ * console moves a whole buffer per notification instead: that half of the
+ * lab is lab_virtio.c, phases 5-7.
  * Success: debug-exit LAB_UART_OK (status 105).
  */
 #include "io.h"
