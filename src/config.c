@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "trapeze/errmsg.h"
 #include "trapeze/config.h"
 #include "trapeze/debug/gdbstub.h"
 #include "trapeze/debug/trace.h"
@@ -173,19 +174,6 @@ const char *config_run_usage(void)
 	return run_usage_text;
 }
 
-__attribute__((format(printf, 3, 4)))
-static int config_error(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* Value of a hex digit, or -1. */
 static int config_hex_digit(char c)
 {
@@ -298,18 +286,18 @@ static int config_parse_memory(struct vm_config *cfg, const char *arg,
 	u64 size;
 
 	if (config_parse_size(arg, &size))
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "run: bad memory size '%s' (use e.g. 512M, 2G)",
 				    arg);
 	if (!size)
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "run: memory size must be more than 0");
 	if (size % CONFIG_RAM_ALIGN)
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "run: memory size '%s' is not a multiple of 4 KiB",
 				    arg);
 	if (size > GUEST_MEM_MAX_SIZE)
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "run: memory size '%s' is more than the maximum, 1T",
 				    arg);
 	cfg->ram_size = size;
@@ -329,16 +317,16 @@ static int config_parse_disk(struct vm_config *cfg, const char *arg,
 	bool ro = false;
 
 	if (cfg->nr_disks >= CONFIG_MAX_DISKS)
-		return config_error(err, err_len, "run: too many disks (at most %d)",
+		return errmsg_invalid(err, err_len, "run: too many disks (at most %d)",
 				    CONFIG_MAX_DISKS);
 	if (len >= 3 && !strcmp(arg + len - 3, ",ro")) {
 		ro = true;
 		len -= 3;
 	}
 	if (!len)
-		return config_error(err, err_len, "run: empty disk path in '%s'", arg);
+		return errmsg_invalid(err, err_len, "run: empty disk path in '%s'", arg);
 	if (len >= CONFIG_DISK_PATH_MAX)
-		return config_error(err, err_len, "run: disk path longer than %d bytes",
+		return errmsg_invalid(err, err_len, "run: disk path longer than %d bytes",
 				    CONFIG_DISK_PATH_MAX - 1);
 	d = &cfg->disks[cfg->nr_disks++];
 	memcpy(d->path, arg, len);
@@ -356,21 +344,21 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 	switch (opt) {
 	case 'k':
 		if (!*arg)
-			return config_error(err, err_len, "run: empty kernel path");
+			return errmsg_invalid(err, err_len, "run: empty kernel path");
 		cfg->kernel = arg;
 		return 0;
 	case 'm':
 		return config_parse_memory(cfg, arg, err, err_len);
 	case 'c':
 		if (config_parse_u64(arg, &v) || v < 1 || v > CONFIG_MAX_CPUS)
-			return config_error(err, err_len,
+			return errmsg_invalid(err, err_len,
 					    "run: bad cpu count '%s' (1 to %d)",
 					    arg, CONFIG_MAX_CPUS);
 		cfg->nr_cpus = (unsigned int)v;
 		return 0;
 	case 'i':
 		if (!*arg)
-			return config_error(err, err_len, "run: empty initrd path");
+			return errmsg_invalid(err, err_len, "run: empty initrd path");
 		cfg->initrd = arg;
 		return 0;
 	case 'p':
@@ -379,7 +367,7 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 	case OPT_FLAT:
 		/* The loader checks the address against the image and RAM. */
 		if (config_parse_u64(arg, &v))
-			return config_error(err, err_len,
+			return errmsg_invalid(err, err_len,
 					    "run: bad --flat address '%s' (decimal or 0x hex)",
 					    arg);
 		cfg->flat = true;
@@ -387,14 +375,14 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 		return 0;
 	case OPT_TIMEOUT:
 		if (config_parse_u64(arg, &v) || v > CONFIG_MAX_TIMEOUT)
-			return config_error(err, err_len,
+			return errmsg_invalid(err, err_len,
 					    "run: bad timeout '%s' (0 to %d seconds)",
 					    arg, CONFIG_MAX_TIMEOUT);
 		cfg->timeout_s = (unsigned int)v;
 		return 0;
 	case OPT_STOP_ON:
 		if (!*arg)
-			return config_error(err, err_len, "run: empty --stop-on text");
+			return errmsg_invalid(err, err_len, "run: empty --stop-on text");
 		cfg->stop_on = arg;
 		return 0;
 	case OPT_TRACE: {
@@ -403,13 +391,13 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 
 		/* Checked here so a bad SPEC is a usage error before anything runs. */
 		if (trace_filter_parse(&f, arg, why, sizeof(why)))
-			return config_error(err, err_len, "run: %s", why);
+			return errmsg_invalid(err, err_len, "run: %s", why);
 		cfg->trace = arg ? arg : "all";
 		return 0;
 	}
 	case OPT_TRACE_FILE:
 		if (!*arg)
-			return config_error(err, err_len, "run: empty --trace-file path");
+			return errmsg_invalid(err, err_len, "run: empty --trace-file path");
 		cfg->trace_file = arg;
 		return 0;
 	case OPT_STATS:
@@ -417,7 +405,7 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 		return 0;
 	case OPT_STATS_JSON:
 		if (!*arg)
-			return config_error(err, err_len, "run: empty --stats-json path");
+			return errmsg_invalid(err, err_len, "run: empty --stats-json path");
 		cfg->stats_json = arg;
 		return 0;
 	case OPT_DIRTY_LOG:
@@ -429,14 +417,14 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 
 		/* The same SPEC as --trace; its messages name --trace, so rename. */
 		if (trace_filter_parse(&f, arg, why, sizeof(why)))
-			return config_error(err, err_len, "run: --step%s",
+			return errmsg_invalid(err, err_len, "run: --step%s",
 					    strncmp(why, "--trace", 7) ? why : why + 7);
 		cfg->step = arg ? arg : "all";
 		return 0;
 	}
 	case OPT_STEP_SCRIPT:
 		if (!*arg)
-			return config_error(err, err_len, "run: empty --step-script path");
+			return errmsg_invalid(err, err_len, "run: empty --step-script path");
 		cfg->step_script = arg;
 		return 0;
 	case OPT_GDB: {
@@ -444,7 +432,7 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 		char why[CONFIG_ERR_LEN];
 
 		if (gdbstub_parse_listen(arg, &where, why, sizeof(why)))
-			return config_error(err, err_len, "run: %s", why);
+			return errmsg_invalid(err, err_len, "run: %s", why);
 		cfg->gdb = arg;
 		return 0;
 	}
@@ -459,7 +447,7 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 		else if (strcmp(arg, "virtio") == 0)
 			cfg->console = CONFIG_CONSOLE_VIRTIO;
 		else
-			return config_error(err, err_len,
+			return errmsg_invalid(err, err_len,
 					    "run: bad --console '%s' (serial or virtio)", arg);
 		return 0;
 	case OPT_BOOT:
@@ -470,11 +458,11 @@ static int config_parse_run_option(struct vm_config *cfg, int opt,
 		else if (strcmp(arg, "pvh") == 0)
 			cfg->boot = CONFIG_BOOT_PVH;
 		else
-			return config_error(err, err_len,
+			return errmsg_invalid(err, err_len,
 					    "run: bad --boot '%s' (auto, linux or pvh)", arg);
 		return 0;
 	}
-	return config_error(err, err_len, "run: unhandled option");
+	return errmsg_invalid(err, err_len, "run: unhandled option");
 }
 
 /* Length of an option word up to any "=value", for messages. */
@@ -491,13 +479,13 @@ static int config_opt_name_len(const char *word)
 static int config_bad_option(const char *word, char *err, size_t err_len)
 {
 	if (strncmp(word, "--", 2))
-		return config_error(err, err_len, "run: unknown option '-%c'",
+		return errmsg_invalid(err, err_len, "run: unknown option '-%c'",
 				    optopt);
 	if (optopt)
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "run: option '%.*s' takes no argument",
 				    config_opt_name_len(word), word);
-	return config_error(err, err_len, "run: unknown option '%.*s'",
+	return errmsg_invalid(err, err_len, "run: unknown option '%.*s'",
 			    config_opt_name_len(word), word);
 }
 
@@ -519,7 +507,7 @@ static int config_parse_run(struct vm_config *cfg, int argc, char **argv,
 			return 0;
 		case ':':
 			/* The option was the last word, so it is argv[optind - 1]. */
-			return config_error(err, err_len,
+			return errmsg_invalid(err, err_len,
 					    "run: option '%.*s' needs an argument",
 					    config_opt_name_len(argv[optind - 1]),
 					    argv[optind - 1]);
@@ -534,17 +522,17 @@ static int config_parse_run(struct vm_config *cfg, int argc, char **argv,
 		}
 	}
 	if (optind < argc)
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "run: unexpected argument '%s'", argv[optind]);
 	if (!cfg->kernel)
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "run: no kernel given (-k FILE)");
 	if (cfg->trace_file && !cfg->trace)
 		cfg->trace = "all";	/* --trace-file implies --trace */
 	if (cfg->step_script && !cfg->step)
 		cfg->step = "all";	/* --step-script implies --step */
 	if (cfg->step && cfg->gdb)
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "run: --step and --gdb cannot be used together");
 	return 0;
 }
@@ -554,7 +542,7 @@ static int config_no_more_args(int argc, char **argv, char *err,
 			       size_t err_len)
 {
 	if (argc > 2)
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "'%s' takes no arguments (got '%s')",
 				    argv[1], argv[2]);
 	return 0;
@@ -569,7 +557,7 @@ int config_parse(struct vm_config *cfg, int argc, char **argv, char *err,
 	if (err && err_len)
 		err[0] = '\0';
 	if (argc < 2 || !argv || !argv[1])
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "no command given; try 'trapeze --help'");
 
 	cmd = argv[1];
@@ -588,9 +576,9 @@ int config_parse(struct vm_config *cfg, int argc, char **argv, char *err,
 		return config_no_more_args(argc, argv, err, err_len);
 	}
 	if (cmd[0] == '-')
-		return config_error(err, err_len,
+		return errmsg_invalid(err, err_len,
 				    "unknown option '%.*s'; try 'trapeze --help'",
 				    config_opt_name_len(cmd), cmd);
-	return config_error(err, err_len,
+	return errmsg_invalid(err, err_len,
 			    "unknown command '%s'; try 'trapeze --help'", cmd);
 }

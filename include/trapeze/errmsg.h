@@ -16,6 +16,10 @@
 void __attribute__((format(printf, 3, 4)))
 errmsg_set(char *err, size_t err_len, const char *fmt, ...);
 
+/* errmsg_set(), then returns -EINVAL: for parsers refusing bad input. */
+int __attribute__((format(printf, 3, 4)))
+errmsg_invalid(char *err, size_t err_len, const char *fmt, ...);
+
 /* A u64 for %llu / %llx, whatever type u64 is underneath. */
 static inline unsigned long long ull(u64 v)
 {

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "trapeze/errmsg.h"
 #include "trapeze/config.h"
 #include "trapeze/debug/step_cmd.h"
 
@@ -31,19 +32,6 @@ static const char step_help_text[] =
 const char *step_cmd_help(void)
 {
 	return step_help_text;
-}
-
-__attribute__((format(printf, 3, 4)))
-static int step_err(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
 }
 
 struct step_word {
@@ -109,7 +97,7 @@ static int step_number(const char *cmd, const char *what, const char *word, u64 
 		       char *err, size_t err_len)
 {
 	if (config_parse_u64(word, out))
-		return step_err(err, err_len, "%s: bad %s '%s' (decimal or 0x hex)", cmd, what,
+		return errmsg_invalid(err, err_len, "%s: bad %s '%s' (decimal or 0x hex)", cmd, what,
 				word);
 	return 0;
 }
@@ -125,21 +113,21 @@ int step_cmd_parse(const char *line, struct step_cmd *cmd, char *err, size_t err
 	if (err && err_len)
 		err[0] = '\0';
 	if (strlen(line) > STEP_LINE_MAX)
-		return step_err(err, err_len, "line too long (at most %d characters)",
+		return errmsg_invalid(err, err_len, "line too long (at most %d characters)",
 				STEP_LINE_MAX);
 	n = step_split(line, buf, sizeof(buf), w, STEP_MAX_WORDS);
 	if (n == 0)
 		return 0;	/* STEP_CMD_NONE */
 	sw = n > 0 ? step_lookup(w[0]) : NULL;
 	if (n > 0 && !sw)
-		return step_err(err, err_len, "unknown command '%s' (try help)", w[0]);
+		return errmsg_invalid(err, err_len, "unknown command '%s' (try help)", w[0]);
 	if (n < 0)
-		return step_err(err, err_len, "too many arguments");
+		return errmsg_invalid(err, err_len, "too many arguments");
 	nargs = (unsigned int)n - 1;
 	if (nargs < sw->min_args || nargs > sw->max_args) {
 		if (sw->max_args == 0)
-			return step_err(err, err_len, "%s takes no arguments", sw->name);
-		return step_err(err, err_len, "%s: %s", sw->name,
+			return errmsg_invalid(err, err_len, "%s takes no arguments", sw->name);
+		return errmsg_invalid(err, err_len, "%s: %s", sw->name,
 				nargs < sw->min_args ? "missing argument (try help)" :
 						       "too many arguments");
 	}
@@ -150,7 +138,7 @@ int step_cmd_parse(const char *line, struct step_cmd *cmd, char *err, size_t err
 		if (nargs && step_number(sw->name, "count", w[1], &cmd->count, err, err_len))
 			return -EINVAL;
 		if (cmd->count < 1 || cmd->count > STEP_COUNT_MAX)
-			return step_err(err, err_len, "stepi: N must be 1 to %d", STEP_COUNT_MAX);
+			return errmsg_invalid(err, err_len, "stepi: N must be 1 to %d", STEP_COUNT_MAX);
 		return 0;
 	case STEP_CMD_PHYS:
 	case STEP_CMD_VIRT:
@@ -160,7 +148,7 @@ int step_cmd_parse(const char *line, struct step_cmd *cmd, char *err, size_t err
 		if (nargs == 2 && step_number(sw->name, "length", w[2], &cmd->len, err, err_len))
 			return -EINVAL;
 		if (cmd->len < 1 || cmd->len > STEP_DUMP_MAX)
-			return step_err(err, err_len, "%s: LEN must be 1 to %d", sw->name,
+			return errmsg_invalid(err, err_len, "%s: LEN must be 1 to %d", sw->name,
 					STEP_DUMP_MAX);
 		return 0;
 	case STEP_CMD_TRANSLATE:
@@ -171,7 +159,7 @@ int step_cmd_parse(const char *line, struct step_cmd *cmd, char *err, size_t err
 		if (step_number(sw->name, "vCPU", w[1], &cmd->addr, err, err_len))
 			return -EINVAL;
 		if (cmd->addr > STEP_MAX_CPU)
-			return step_err(err, err_len, "cpu: no vCPU %llu",
+			return errmsg_invalid(err, err_len, "cpu: no vCPU %llu",
 					(unsigned long long)cmd->addr);
 		return 0;
 	default:

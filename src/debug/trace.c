@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "trapeze/errmsg.h"
 #include "trapeze/debug/trace.h"
 
 #define TRACE_STRING_IO_BYTES	32	/* bytes of a size-1 string I/O shown */
@@ -30,32 +31,19 @@ static const struct {
 
 #define TRACE_SPEC_HELP "classes io, mmio, hlt, irq, debug, all; filter dev=NAME"
 
-__attribute__((format(printf, 3, 4)))
-static int trace_error(char *err, size_t err_len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && err_len) {
-		va_start(ap, fmt);
-		vsnprintf(err, err_len, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
-
 /* One comma-separated item of a SPEC: item[0..len). */
 static int trace_filter_item(struct trace_filter *f, const char *item, size_t len,
 			     char *err, size_t err_len)
 {
 	if (len == 0)
-		return trace_error(err, err_len, "--trace: empty item in the list (%s)",
+		return errmsg_invalid(err, err_len, "--trace: empty item in the list (%s)",
 				   TRACE_SPEC_HELP);
 	if (len > 4 && !strncmp(item, "dev=", 4)) {
 		if (f->nr_devs == TRACE_DEV_MAX)
-			return trace_error(err, err_len, "--trace: more than %d dev= filters",
+			return errmsg_invalid(err, err_len, "--trace: more than %d dev= filters",
 					   TRACE_DEV_MAX);
 		if (len - 4 >= TRACE_DEV_NAME_MAX)
-			return trace_error(err, err_len,
+			return errmsg_invalid(err, err_len,
 					   "--trace: device name '%.*s' is too long (at most %d characters)",
 					   (int)(len - 4), item + 4, TRACE_DEV_NAME_MAX - 1);
 		memcpy(f->devs[f->nr_devs], item + 4, len - 4);
@@ -74,8 +62,8 @@ static int trace_filter_item(struct trace_filter *f, const char *item, size_t le
 		}
 	}
 	if (len == 4 && !strncmp(item, "dev=", 4))
-		return trace_error(err, err_len, "--trace: dev= needs a device name, e.g. dev=serial");
-	return trace_error(err, err_len, "--trace: unknown item '%.*s' (%s)", (int)len, item,
+		return errmsg_invalid(err, err_len, "--trace: dev= needs a device name, e.g. dev=serial");
+	return errmsg_invalid(err, err_len, "--trace: unknown item '%.*s' (%s)", (int)len, item,
 			   TRACE_SPEC_HELP);
 }
 
@@ -88,7 +76,7 @@ int trace_filter_parse(struct trace_filter *f, const char *spec, char *err,
 		return 0;
 	}
 	if (!*spec)
-		return trace_error(err, err_len, "--trace: empty list (%s)", TRACE_SPEC_HELP);
+		return errmsg_invalid(err, err_len, "--trace: empty list (%s)", TRACE_SPEC_HELP);
 	for (const char *p = spec;; p++) {
 		size_t len = strcspn(p, ",");
 		int r = trace_filter_item(f, p, len, err, err_len);
