@@ -18,6 +18,10 @@ out=build/bench
 if [ -z "${MAKELEVEL:-}" ]; then
 	make -s all
 fi
+# The Linux boot's kernel (what `make linux-kernel` links), if not there yet.
+if [ ! -e build/linux/vmlinuz ]; then
+	scripts/link-kernel.sh build/linux || echo "bench: no Debian kernel: no Linux rows" >&2
+fi
 mkdir -p "$out/fw"
 for prog in spawn kvm_limit blk_limit; do
 	if [ ! -x "$out/$prog" ] || [ "bench/$prog.c" -nt "$out/$prog" ]; then
