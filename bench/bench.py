@@ -838,11 +838,15 @@ def main():
 				for vmm in b.vmms:
 					run_blk_bench(b, vmm, blk_img, args, hz, tmp)
 			shutil.rmtree(blk_tmp, ignore_errors=True)
-			commands["blk"] = {v: [os.path.relpath(a, ROOT) if a.startswith("/") else a
+			# The commands as a reader would type them: no temporary paths.
+			snap = dict(PATHS)
+			PATHS.update(trapeze=TRAPEZE, disk="DISK.img")
+			commands["blk"] = {v: [os.path.relpath(a, ROOT) if a.startswith(ROOT) else a
 					       for a in f("bench_blk.elf", 1)]
 					   for v, f in BLK_VMMS.items()}
 			commands["blk"]["limit"] = [os.path.relpath(a, ROOT) if a.startswith(ROOT)
 						    else a for a in blk_limit_argv(args)]
+			PATHS.update(snap)
 		linux = [b for b in (boot, blkl) if b and b.mode]
 		if linux:
 			run_linux_benches(boot if boot in linux else None,
