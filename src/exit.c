@@ -41,6 +41,15 @@ static int decode_mmio(struct kvm_run *run, struct vm_exit_mmio *mmio)
 	return 0;
 }
 
+/* Copies n of src's words to dst, at most cap: n is the kernel's (and, in part, the guest's) claim. */
+static u32 copy_clamped(u64 *dst, u32 cap, const void *src, u32 n)
+{
+	if (n > cap)
+		n = cap;
+	memcpy(dst, src, n * sizeof(u64));
+	return n;
+}
+
 /* Every exit but a device access: rare, so out starts from zeroes. */
 static int decode_other(struct kvm_run *run, struct vm_exit *out)
 {
@@ -61,20 +70,17 @@ static int decode_other(struct kvm_run *run, struct vm_exit *out)
 	case KVM_EXIT_INTERNAL_ERROR:
 		out->kind = VM_EXIT_INTERNAL_ERROR;
 		out->internal.suberror = run->internal.suberror;
-		out->internal.ndata = run->internal.ndata;
-		if (out->internal.ndata > ARRAY_SIZE(out->internal.data))
-			out->internal.ndata = ARRAY_SIZE(out->internal.data);
-		memcpy(out->internal.data, run->internal.data,
-		       out->internal.ndata * sizeof(u64));
+		out->internal.ndata = copy_clamped(out->internal.data,
+						   ARRAY_SIZE(out->internal.data),
+						   run->internal.data, run->internal.ndata);
 		return 0;
 	case KVM_EXIT_SYSTEM_EVENT:
 		out->kind = VM_EXIT_SYSTEM_EVENT;
 		out->system_event.type = run->system_event.type;
-		out->system_event.ndata = run->system_event.ndata;
-		if (out->system_event.ndata > ARRAY_SIZE(out->system_event.data))
-			out->system_event.ndata = ARRAY_SIZE(out->system_event.data);
-		memcpy(out->system_event.data, run->system_event.data,
-		       out->system_event.ndata * sizeof(u64));
+		out->system_event.ndata = copy_clamped(out->system_event.data,
+						       ARRAY_SIZE(out->system_event.data),
+						       run->system_event.data,
+						       run->system_event.ndata);
 		return 0;
 	case KVM_EXIT_DEBUG:
 		out->kind = VM_EXIT_DEBUG;

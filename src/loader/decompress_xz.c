@@ -142,8 +142,12 @@ static int dc_lzma_run(const struct dc_lzma *l, lzma_stream *strm,
 	}
 }
 
-int dc_unxz(const u8 *buf, size_t len, struct dc_out *o, char *err,
-	    size_t err_len)
+/*
+ * One liblzma decode: an .xz stream (flags 0: one stream only, no
+ * LZMA_CONCATENATED, see above) or, with alone, a legacy .lzma file.
+ */
+static int dc_lzma_decode(const char *fmt_name, bool alone, const u8 *buf,
+			  size_t len, struct dc_out *o, char *err, size_t err_len)
 {
 	lzma_stream strm = LZMA_STREAM_INIT;
 	struct dc_lzma l;
@@ -151,42 +155,30 @@ int dc_unxz(const u8 *buf, size_t len, struct dc_out *o, char *err,
 	void *handle;
 	int ret;
 
-	handle = dc_lzma_open("xz", &l, err, err_len);
+	handle = dc_lzma_open(fmt_name, &l, err, err_len);
 	if (!handle)
 		return -ELIBACC;
-	/* flags 0: one stream only, no LZMA_CONCATENATED (see above) */
-	lret = l.stream_decoder(&strm, DC_LZMA_MEMLIMIT, 0);
+	lret = alone ? l.alone_decoder(&strm, DC_LZMA_MEMLIMIT)
+		     : l.stream_decoder(&strm, DC_LZMA_MEMLIMIT, 0);
 	if (lret != LZMA_OK) {
-		ret = dc_lzma_error("xz", lret, 0, err, err_len);
+		ret = dc_lzma_error(fmt_name, lret, 0, err, err_len);
 		goto out_close;
 	}
-	ret = dc_lzma_run(&l, &strm, "xz", buf, len, o, err, err_len);
+	ret = dc_lzma_run(&l, &strm, fmt_name, buf, len, o, err, err_len);
 	l.end(&strm);
 out_close:
 	dc_lib_close(handle);
 	return ret;
 }
 
+int dc_unxz(const u8 *buf, size_t len, struct dc_out *o, char *err,
+	    size_t err_len)
+{
+	return dc_lzma_decode("xz", false, buf, len, o, err, err_len);
+}
+
 int dc_unlzma(const u8 *buf, size_t len, struct dc_out *o, char *err,
 	      size_t err_len)
 {
-	lzma_stream strm = LZMA_STREAM_INIT;
-	struct dc_lzma l;
-	lzma_ret lret;
-	void *handle;
-	int ret;
-
-	handle = dc_lzma_open("lzma", &l, err, err_len);
-	if (!handle)
-		return -ELIBACC;
-	lret = l.alone_decoder(&strm, DC_LZMA_MEMLIMIT);
-	if (lret != LZMA_OK) {
-		ret = dc_lzma_error("lzma", lret, 0, err, err_len);
-		goto out_close;
-	}
-	ret = dc_lzma_run(&l, &strm, "lzma", buf, len, o, err, err_len);
-	l.end(&strm);
-out_close:
-	dc_lib_close(handle);
-	return ret;
+	return dc_lzma_decode("lzma", true, buf, len, o, err, err_len);
 }
