@@ -977,9 +977,14 @@ START_TEST(test_ioeventfds_follow_bars)
 	char err[256];
 
 	if (vm_fd < 0) {
+		const char *ci = getenv("CI");
+
 		if (sys_fd >= 0)
 			close(sys_fd);
 		free(r);
+		/* Tests that need /dev/kvm fail, never skip, in CI. */
+		ck_assert_msg(!(ci && strcmp(ci, "true") == 0),
+			      "no usable /dev/kvm and CI=true: the ioeventfd test cannot run");
 		return;	/* no usable /dev/kvm here: nothing to check */
 	}
 	host.vm_fd = vm_fd;
